@@ -1,0 +1,48 @@
+"""The permission funnel's read side: ``visible_to(user)`` on every organization-owned model.
+
+Later apps subclass ``OrganizationScopedQuerySet`` for their own models so that lists
+everywhere (pages, API, exports) come from one definition of "what may this user see".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+
+def _active_org_ids(user: Any) -> models.QuerySet:
+    from staff.models import Membership
+
+    return Membership.objects.filter(
+        user_id=user.pk, is_active=True, organization__is_active=True
+    ).values("organization_id")
+
+
+class OrganizationScopedQuerySet(models.QuerySet):
+    """Rows of organizations the user is an active member of; nothing for anyone else."""
+
+    organization_field = "organization"
+
+    def visible_to(self, user: Any) -> models.QuerySet:
+        if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.filter(**{f"{self.organization_field}__in": _active_org_ids(user)})
+
+    def in_organization(self, organization: Any) -> models.QuerySet:
+        return self.filter(**{self.organization_field: organization})
+
+
+class OrganizationQuerySet(OrganizationScopedQuerySet):
+    organization_field = "pk"
+
+    def active(self) -> models.QuerySet:
+        return self.filter(is_active=True)
+
+
+class MembershipQuerySet(OrganizationScopedQuerySet):
+    def active(self) -> models.QuerySet:
+        return self.filter(is_active=True, organization__is_active=True, user__is_active=True)
+
+    def for_user(self, user: Any) -> models.QuerySet:
+        return self.active().filter(user_id=user.pk).select_related("organization", "team")

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from django.apps import apps
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from core.history import history_rows
+from staff.forms import SwitchOrganizationForm
+from staff.middleware import SESSION_KEY
+from staff.models import Role
+from staff.permissions import can_view_history, memberships_of, require
+
+# What each role can open today. Only pages that exist are listed, so the home page
+# never promises a screen that is not there.
+_ROLE_TASKS: dict[str, list[tuple[str, str, str]]] = {
+    Role.SUPERVISOR: [
+        ("staff:members", "Members and roles", "See who works for this organization, in which role and team."),
+        ("staff:approval_limits", "Approval limits", "How much each role may write off, refund or adjust alone."),
+        ("staff:access_log", "PHI access log", "Who viewed which patient record, when and from where."),
+    ],
+    Role.ADMIN: [
+        ("staff:members", "Members and roles", "Add people, change roles and teams, remove access."),
+        ("staff:approval_limits", "Approval limits", "Set write-off, refund and adjustment limits per role."),
+        ("staff:organization_settings", "Organization settings", "Name, time zone and office closure days."),
+        ("staff:access_log", "PHI access log", "Who viewed which patient record, when and from where."),
+    ],
+}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    membership = request.membership
+    tasks = _ROLE_TASKS.get(membership.role, []) if membership else []
+    return render(request, "staff/home.html", {"membership": membership, "tasks": tasks})
+
+
+@login_required
+@require_POST
+def organization_switch(request: HttpRequest) -> HttpResponse:
+    form = SwitchOrganizationForm(request.POST)
+    target = None
+    if form.is_valid():
+        target = next((m for m in memberships_of(request.user).values()
+                       if m.organization.reference == form.cleaned_data["organization"]), None)
+    if target is None:
+        # Same answer whether the organization exists or not: no probing of other clients.
+        raise Http404("No such organization")
+    request.session[SESSION_KEY] = target.organization_id
+    messages.success(request, f"You are now working in {target.organization.name}.")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = "staff:home"
+    return redirect(next_url)
+
+
+@login_required
+def object_history(request: HttpRequest, app_label: str, model: str, reference: str) -> HttpResponse:
+    """Change history of any history-tracked object, for those who may see it."""
+    try:
+        model_class = apps.get_model(app_label, model)
+    except LookupError:
+        raise Http404("No such record type") from None
+    if not hasattr(model_class, "history") or not any(f.name == "reference" for f in model_class._meta.fields):
+        raise Http404("This record type has no history")
+    obj = model_class._default_manager.filter(reference=reference).first()
+    if obj is None or not can_view_history(request.user, obj):
+        raise Http404("No such record")
+    require(can_view_history(request.user, obj))
+    return render(request, "core/history.html", {
+        "object": obj,
+        "model_name": model_class._meta.verbose_name,
+        "rows": history_rows(obj),
+    })
