@@ -209,8 +209,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30, minimum=1))
-# Lock the account name, whatever address the attempts come from (shared call-centre NAT).
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# Two independent locks: the account (whatever address the attempts come from), and the
+# device (address + browser) so one machine cannot spray passwords over many accounts.
+# Address alone would lock a whole call centre that shares one NAT address.
+AXES_LOCKOUT_PARAMETERS = ["username", ["ip_address", "user_agent"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
