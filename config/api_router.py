@@ -1,4 +1,11 @@
+"""Version 1 of the REST API, mounted at ``/api/v1/``. Each app's ``api/urls.py`` adds its routes.
+
+URL names live in the ``api`` namespace: ``reverse("api:membership-change-role", args=[ref])``.
+"""
+
 from django.urls import include, path
+
+app_name = "api"
 
 urlpatterns = [
     path("", include("staff.api.urls")),

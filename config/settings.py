@@ -35,7 +35,9 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use one of true/false, 1/0, yes/no, on/off.")
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a boolean; use one of true/false, 1/0, yes/no, on/off."
+    )
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
@@ -66,7 +68,9 @@ def env_db(name: str) -> dict:
             f"PostgreSQL), or set {name}=postgres://user:password@host:5432/dbname."
         )
     if not raw.startswith(("postgres://", "postgresql://", "pgsql://")):
-        raise ImproperlyConfigured(f"{name} must be a PostgreSQL URL (postgres://…); PostgreSQL is the only database.")
+        raise ImproperlyConfigured(
+            f"{name} must be a PostgreSQL URL (postgres://…); PostgreSQL is the only database."
+        )
     try:
         config = env.db_url_config(raw)
     except Exception as exc:  # django-environ raises several types for bad URLs
@@ -83,7 +87,7 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-not-for-production-use-0123456789abcdefghijkl"  # noqa: S105
+    SECRET_KEY = "dev-only-insecure-key-not-for-production-use-0123456789abcdefghijkl"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -313,6 +317,10 @@ if DEBUG and "EMAIL_URL" not in os.environ:
     # Local runs keep mail as files instead of printing it (mail bodies can hold PHI).
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+# Where people reach the app; used for links in emails sent outside a request.
+SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"DJANGO_SITE_URL={SITE_URL!r} must start with http:// or https://.")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "back-office@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -351,7 +359,9 @@ SPECTACULAR_SETTINGS = {
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL={LOG_LEVEL!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -24,9 +24,13 @@ class StableCursorPagination(CursorPagination):
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Domain errors become ``{"error": {code, message, field, details}}`` with their HTTP status."""
     if isinstance(exc, DomainError):
-        body = {"error": {"code": exc.code, "message": exc.message, "field": exc.field, "details": exc.details}}
+        body = {
+            "error": {"code": exc.code, "message": exc.message, "field": exc.field, "details": exc.details}
+        }
         return Response(body, status=exc.http_status)
     if isinstance(exc, DjangoPermissionDenied):
-        body = {"error": {"code": "not_permitted", "message": str(exc) or "You may not do this.", "field": None}}
+        body = {
+            "error": {"code": "not_permitted", "message": str(exc) or "You may not do this.", "field": None}
+        }
         return Response(body, status=status.HTTP_403_FORBIDDEN)
     return drf_exception_handler(exc, context)

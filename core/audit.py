@@ -38,6 +38,13 @@ def audit_context(*, actor: Any = None, reason: str = "", request_id: str = "") 
         _actor.reset(tokens[0])
 
 
+def mark_change(obj: Any, *, by: Any, reason: str) -> Any:
+    """Tell simple-history who changes ``obj`` and why, before a service saves or deletes it."""
+    obj._history_user = by
+    obj._change_reason = reason[:100]
+    return obj
+
+
 def set_actor(actor: Any) -> None:
     """Replace the actor inside the current context (after login, say)."""
     _actor.set(actor)

@@ -22,7 +22,7 @@ def _federal_holidays(year: int) -> frozenset[date]:
 
 
 class BusinessCalendar:
-    """Working days are Monday–Friday minus US federal holidays (observed) and closures."""
+    """Working days are Monday to Friday minus US federal holidays (observed) and closures."""
 
     def __init__(self, closures: Iterable[date] = ()):
         self.closures = frozenset(closures)

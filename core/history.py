@@ -24,7 +24,9 @@ _KIND = {"+": "Created", "~": "Changed", "-": "Deleted"}
 
 def history_rows(obj: Any, *, limit: int = 200) -> list[HistoryRow]:
     """Newest first, each with the fields that changed against the previous version."""
-    records = list(obj.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
+    records = list(
+        obj.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1]
+    )
     rows = []
     for index, record in enumerate(records[:limit]):
         previous = records[index + 1] if index + 1 < len(records) else None
@@ -36,12 +38,14 @@ def history_rows(obj: Any, *, limit: int = 200) -> list[HistoryRow]:
                 for change in delta.changes
                 if change.field not in _HIDDEN
             ]
-        rows.append(HistoryRow(
-            when=record.history_date,
-            who=record.history_user,
-            kind=_KIND.get(record.history_type, record.history_type),
-            reason=record.history_change_reason or "",
-            request_id=getattr(record, "request_id", ""),
-            changes=changes,
-        ))
+        rows.append(
+            HistoryRow(
+                when=record.history_date,
+                who=record.history_user,
+                kind=_KIND.get(record.history_type, record.history_type),
+                reason=record.history_change_reason or "",
+                request_id=getattr(record, "request_id", ""),
+                changes=changes,
+            )
+        )
     return rows

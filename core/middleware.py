@@ -23,7 +23,9 @@ class AuditContextMiddleware:
         request.request_id = request_id  # type: ignore[attr-defined]
         user = getattr(request, "user", None)
         # The path, never the query string: search terms can be patient names.
-        with audit_context(actor=user, reason=f"{request.method} {request.path}"[:100], request_id=request_id):
+        with audit_context(
+            actor=user, reason=f"{request.method} {request.path}"[:100], request_id=request_id
+        ):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response

@@ -66,9 +66,13 @@ def _check_worker() -> dict[str, Any]:
 def health(request: HttpRequest) -> JsonResponse:
     """Database, broker and worker status; HTTP 503 when any is down. No authentication, no PHI."""
     checks = {"database": _timed(_check_database), "broker": _timed(_check_broker)}
-    checks["worker"] = _timed(_check_worker) if checks["database"]["ok"] else {"ok": False, "error": "database"}
+    checks["worker"] = (
+        _timed(_check_worker) if checks["database"]["ok"] else {"ok": False, "error": "database"}
+    )
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
+    )
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -88,4 +92,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # Rendered without context processors: the failure may be in the database.
     from django.template import loader
 
-    return HttpResponse(loader.get_template("errors/500.html").render({"request_id": getattr(request, "request_id", "")}), status=500)
+    return HttpResponse(
+        loader.get_template("errors/500.html").render({"request_id": getattr(request, "request_id", "")}),
+        status=500,
+    )

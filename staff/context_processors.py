@@ -23,9 +23,11 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         "active_role": Role(role) if role else None,
         "nav": {
             "members": organization is not None and perms.can_view_members(user, organization),
-            "approval_limits": organization is not None and perms.can_view_approval_limits(user, organization),
+            "approval_limits": organization is not None
+            and perms.can_view_approval_limits(user, organization),
             "access_log": organization is not None and perms.can_view_phi_access_log(user, organization),
-            "organization_settings": organization is not None and perms.can_manage_organization(user, organization),
+            "organization_settings": organization is not None
+            and perms.can_manage_organization(user, organization),
             "django_admin": bool(user.is_staff),
         },
         "idle_timeout_seconds": settings.SESSION_COOKIE_AGE,

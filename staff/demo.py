@@ -17,9 +17,27 @@ from staff.models import ApprovalLimit, Membership, Organization, OrganizationCl
 
 ORGANIZATIONS = [
     # slug, name, kind, time zone, team
-    ("riverside", "Riverside General Hospital", Organization.Kind.HOSPITAL, "America/Chicago", "Patient accounts"),
-    ("corner-drug", "Corner Drug Pharmacy", Organization.Kind.PHARMACY, "America/New_York", "Pharmacy billing"),
-    ("summit-ma", "Summit Medicare Advantage Plan", Organization.Kind.HEALTH_PLAN, "America/Denver", "Member services"),
+    (
+        "riverside",
+        "Riverside General Hospital",
+        Organization.Kind.HOSPITAL,
+        "America/Chicago",
+        "Patient accounts",
+    ),
+    (
+        "corner-drug",
+        "Corner Drug Pharmacy",
+        Organization.Kind.PHARMACY,
+        "America/New_York",
+        "Pharmacy billing",
+    ),
+    (
+        "summit-ma",
+        "Summit Medicare Advantage Plan",
+        Organization.Kind.HEALTH_PLAN,
+        "America/Denver",
+        "Member services",
+    ),
 ]
 
 # email, name, role, organizations (slugs). Several people work for more than one
@@ -29,7 +47,12 @@ PEOPLE = [
     ("senior@demo.pfs.test", "Sam Okafor", Role.SENIOR_REPRESENTATIVE, ["riverside", "corner-drug"]),
     ("posting@demo.pfs.test", "Priya Natarajan", Role.POSTING_SPECIALIST, ["riverside", "corner-drug"]),
     ("appeals@demo.pfs.test", "Alex Chen", Role.APPEALS_COORDINATOR, ["summit-ma", "riverside"]),
-    ("supervisor@demo.pfs.test", "Dana Whitfield", Role.SUPERVISOR, ["riverside", "corner-drug", "summit-ma"]),
+    (
+        "supervisor@demo.pfs.test",
+        "Dana Whitfield",
+        Role.SUPERVISOR,
+        ["riverside", "corner-drug", "summit-ma"],
+    ),
     ("admin@demo.pfs.test", "Morgan Lee", Role.ADMIN, ["riverside", "corner-drug", "summit-ma"]),
 ]
 OPERATOR = ("operator@demo.pfs.test", "Platform Operator")
@@ -52,7 +75,9 @@ def demo_present() -> bool:
 def login_table() -> list[tuple[str, str, str, str]]:
     rows = []
     for email, _name, role, slugs in PEOPLE:
-        names = ", ".join(Organization.objects.filter(slug__in=slugs).order_by("name").values_list("name", flat=True))
+        names = ", ".join(
+            Organization.objects.filter(slug__in=slugs).order_by("name").values_list("name", flat=True)
+        )
         rows.append((role.label, email, settings.DEMO_PASSWORD, names))
     rows.append(("Platform operator (Django admin)", OPERATOR[0], settings.DEMO_PASSWORD, "all three"))
     return rows
@@ -67,11 +92,19 @@ def seed() -> None:
         Team.objects.create(organization=org, name=team_name)
         for role, amounts in LIMITS.items():
             for kind_value, amount in zip(ApprovalLimit.Kind.values, amounts, strict=True):
-                ApprovalLimit.objects.create(organization=org, role=role, kind=kind_value, max_amount=Decimal(amount))
-        OrganizationClosure.objects.create(organization=org, date=date(2026, 11, 27), reason="Day after Thanksgiving")
+                ApprovalLimit.objects.create(
+                    organization=org, role=role, kind=kind_value, max_amount=Decimal(amount)
+                )
+        OrganizationClosure.objects.create(
+            organization=org, date=date(2026, 11, 27), reason="Day after Thanksgiving"
+        )
         OrganizationClosure.objects.create(organization=org, date=date(2026, 12, 24), reason="Christmas Eve")
-        event_record(organization=org, subject=org, kind="staff.organization.created",
-                     summary=f"Demo organization {name} created")
+        event_record(
+            organization=org,
+            subject=org,
+            kind="staff.organization.created",
+            summary=f"Demo organization {name} created",
+        )
         organizations[slug] = org
 
     operator = User.objects.create_superuser(email=OPERATOR[0], password=password, full_name=OPERATOR[1])

@@ -122,8 +122,10 @@ class Organization(BaseModel):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(kind__in=["hospital", "physician_group", "pharmacy", "health_plan"]),
-                                   name="%(app_label)s_%(class)s_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["hospital", "physician_group", "pharmacy", "health_plan"]),
+                name="%(app_label)s_%(class)s_kind_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -181,7 +183,9 @@ class Membership(BaseModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(max_length=32, choices=Role.choices)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="memberships")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="memberships"
+    )
     is_active = models.BooleanField(default=True)
 
     history = audit_history()
@@ -191,7 +195,9 @@ class Membership(BaseModel):
         ordering = ["organization__name", "user__full_name"]
         constraints = [
             models.UniqueConstraint(fields=["user", "organization"], name="staff_membership_unique_user_org"),
-            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="%(app_label)s_%(class)s_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="%(app_label)s_%(class)s_role_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -217,11 +223,19 @@ class ApprovalLimit(BaseModel):
     class Meta:
         ordering = ["kind", "role"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "role", "kind"], name="staff_approval_limit_unique"),
-            models.CheckConstraint(condition=models.Q(max_amount__gte=0), name="%(app_label)s_%(class)s_non_negative"),
-            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="%(app_label)s_%(class)s_role_valid"),
-            models.CheckConstraint(condition=models.Q(kind__in=["write_off", "refund", "adjustment"]),
-                                   name="%(app_label)s_%(class)s_kind_valid"),
+            models.UniqueConstraint(
+                fields=["organization", "role", "kind"], name="staff_approval_limit_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_amount__gte=0), name="%(app_label)s_%(class)s_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="%(app_label)s_%(class)s_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["write_off", "refund", "adjustment"]),
+                name="%(app_label)s_%(class)s_kind_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -259,7 +273,9 @@ class PhiAccessLog(models.Model):
         ordering = ["-accessed_at", "-id"]
         indexes = [
             models.Index(fields=["organization", "-accessed_at"], name="staff_phi_org_time"),
-            models.Index(fields=["subject_type", "subject_id", "-accessed_at"], name="staff_phi_subject_time"),
+            models.Index(
+                fields=["subject_type", "subject_id", "-accessed_at"], name="staff_phi_subject_time"
+            ),
             models.Index(fields=["user", "-accessed_at"], name="staff_phi_user_time"),
         ]
 

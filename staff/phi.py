@@ -21,8 +21,9 @@ def _client_ip(request: Any) -> str | None:
         return request.META.get("REMOTE_ADDR") or None
 
 
-def phi_access_record(*, request: Any, subject: models.Model, organization: Any,
-                      action: str = PhiAccessLog.Action.VIEW) -> PhiAccessLog:
+def phi_access_record(
+    *, request: Any, subject: models.Model, organization: Any, action: str = PhiAccessLog.Action.VIEW
+) -> PhiAccessLog:
     """Write who viewed ``subject`` (a patient record), when and from where. Stores ids only."""
     return PhiAccessLog.objects.create(
         organization=organization,

@@ -14,9 +14,9 @@ from django.db import models
 def _active_org_ids(user: Any) -> models.QuerySet:
     from staff.models import Membership
 
-    return Membership.objects.filter(
-        user_id=user.pk, is_active=True, organization__is_active=True
-    ).values("organization_id")
+    return Membership.objects.filter(user_id=user.pk, is_active=True, organization__is_active=True).values(
+        "organization_id"
+    )
 
 
 class OrganizationScopedQuerySet(models.QuerySet):

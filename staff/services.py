@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import IntegrityError, transaction
 
+from core.audit import mark_change
 from core.errors import Conflict, InvalidInput, NotPermitted
 from core.money import parse_money
 from core.timeline import event_record
@@ -34,7 +35,9 @@ def _require(allowed: bool, message: str) -> None:
 
 def _validate_role(role: str) -> Role:
     if role not in Role.values:
-        raise InvalidInput(f"role: {role!r} is not a role; choose one of {', '.join(Role.values)}", field="role")
+        raise InvalidInput(
+            f"role: {role!r} is not a role; choose one of {', '.join(Role.values)}", field="role"
+        )
     return Role(role)
 
 
@@ -45,24 +48,32 @@ def organization_create(*, name: str, slug: str, kind: str, time_zone: str, by: 
     if kind not in Organization.Kind.values:
         raise InvalidInput(f"kind: {kind!r} is not an organization kind", field="kind")
     organization = Organization(name=name.strip(), slug=slug.strip(), kind=kind, time_zone=time_zone)
-    organization.full_clean()
-    organization._change_reason = "organization created"
+    # Uniqueness is left to the database so that a taken slug is a Conflict, not a crash.
+    organization.full_clean(validate_unique=False)
+    mark_change(organization, by=by, reason="organization created")
     try:
         with transaction.atomic(savepoint=True):
             organization.save()
     except IntegrityError:
         raise Conflict(f"slug: an organization with the slug {slug!r} already exists", field="slug") from None
     membership = Membership(user=by, organization=organization, role=Role.ADMIN)
-    membership._change_reason = "creator of the organization"
+    mark_change(membership, by=by, reason="creator of the organization")
     membership.save()
-    event_record(organization=organization, subject=organization, kind="staff.organization.created",
-                 summary=f"Organization {organization.name} created", by=by)
+    event_record(
+        organization=organization,
+        subject=organization,
+        kind="staff.organization.created",
+        summary=f"Organization {organization.name} created",
+        by=by,
+    )
     forget_memberships(by)
     return organization
 
 
 @transaction.atomic(durable=True)
-def organization_update(*, organization: Organization, name: str, time_zone: str, by: User, reason: str) -> Organization:
+def organization_update(
+    *, organization: Organization, name: str, time_zone: str, by: User, reason: str
+) -> Organization:
     """Rename an organization or change its time zone."""
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     _require(can_manage_organization(by, organization), "Only an admin of this organization may change it.")
@@ -70,24 +81,40 @@ def organization_update(*, organization: Organization, name: str, time_zone: str
     organization.name = name.strip()
     organization.time_zone = time_zone
     organization.full_clean()
-    organization._change_reason = reason
+    mark_change(organization, by=by, reason=reason)
     organization.save(update_fields=["name", "time_zone", "updated_at"])
-    event_record(organization=organization, subject=organization, kind="staff.organization.updated",
-                 summary="Organization settings changed", by=by,
-                 data={"old": old, "new": {"name": organization.name, "time_zone": organization.time_zone},
-                       "reason": reason})
+    event_record(
+        organization=organization,
+        subject=organization,
+        kind="staff.organization.updated",
+        summary="Organization settings changed",
+        by=by,
+        data={
+            "old": old,
+            "new": {"name": organization.name, "time_zone": organization.time_zone},
+            "reason": reason,
+        },
+    )
     return organization
 
 
 def _send_password_setup(user: User) -> None:
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    site = urlsplit(settings.SITE_URL)
     form = PasswordResetForm({"email": user.email})
     if form.is_valid():
         # Django only mails users with a usable password, so new users get one they
         # cannot know before the link sets theirs.
         form.get_users = lambda email: [user]  # type: ignore[method-assign]
-        form.save(subject_template_name="registration/account_setup_subject.txt",
-                  email_template_name="registration/account_setup_email.txt",
-                  use_https=False, domain_override=None)
+        form.save(
+            subject_template_name="registration/account_setup_subject.txt",
+            email_template_name="registration/account_setup_email.txt",
+            use_https=site.scheme == "https",
+            domain_override=site.netloc,
+        )
 
 
 @transaction.atomic(durable=True)
@@ -109,22 +136,24 @@ def membership_add(
             raise InvalidInput("full_name: enter the person's name", field="full_name")
         user = User.objects.create_user(email=email, full_name=full_name.strip())
     if Membership.objects.filter(user=user, organization=organization).exists():
-        raise Conflict(f"email: {email} is already a member of {organization.name}; change their role instead",
-                       field="email")
+        raise Conflict(
+            f"email: {email} is already a member of {organization.name}; change their role instead",
+            field="email",
+        )
     membership = Membership(user=user, organization=organization, role=role, team=team)
-    membership._change_reason = f"added as {role.label}"
+    mark_change(membership, by=by, reason=f"added as {role.label}")
     membership.save()
-    event_record(organization=organization, subject=organization, kind="staff.membership.added",
-                 summary=f"{user.full_name} added as {role.label}", by=by,
-                 data={"membership": str(membership.reference), "role": role.value})
+    event_record(
+        organization=organization,
+        subject=organization,
+        kind="staff.membership.added",
+        summary=f"{user.full_name} added as {role.label}",
+        by=by,
+        data={"membership": str(membership.reference), "role": role.value},
+    )
     if created_user:
         transaction.on_commit(lambda: _send_password_setup(user))
     return membership
-
-
-def _admins_left(organization: Organization, excluding: Membership) -> int:
-    return Membership.objects.filter(organization=organization, role=Role.ADMIN, is_active=True,
-                                     user__is_active=True).exclude(pk=excluding.pk).count()
 
 
 def _lock_membership(membership: Membership) -> Membership:
@@ -133,7 +162,11 @@ def _lock_membership(membership: Membership) -> Membership:
 
 @transaction.atomic(durable=True)
 def membership_change_role(*, membership: Membership, role: str, by: User, reason: str) -> Membership:
-    """Change a member's role. Nobody changes their own role, and an organization keeps one admin."""
+    """Change a member's role.
+
+    Nobody changes their own role or access, so the acting admin always remains: an
+    organization can never be left without an admin through these services.
+    """
     membership = _lock_membership(membership)
     organization = membership.organization
     _require(can_manage_members(by, organization), "Only an admin of this organization may change roles.")
@@ -144,15 +177,18 @@ def membership_change_role(*, membership: Membership, role: str, by: User, reaso
         raise InvalidInput("reason: say why the role changes", field="reason")
     if membership.role == role:
         return membership
-    if membership.role == Role.ADMIN and _admins_left(organization, membership) == 0:
-        raise Conflict("role: this is the organization's last admin; make someone else admin first", field="role")
     old = membership.role
     membership.role = role
-    membership._change_reason = reason
+    mark_change(membership, by=by, reason=reason)
     membership.save(update_fields=["role", "updated_at"])
-    event_record(organization=organization, subject=organization, kind="staff.membership.role_changed",
-                 summary=f"{membership.user.full_name}: {Role(old).label} → {role.label}", by=by,
-                 data={"membership": str(membership.reference), "old": old, "new": role.value, "reason": reason})
+    event_record(
+        organization=organization,
+        subject=organization,
+        kind="staff.membership.role_changed",
+        summary=f"{membership.user.full_name}: {Role(old).label} → {role.label}",
+        by=by,
+        data={"membership": str(membership.reference), "old": old, "new": role.value, "reason": reason},
+    )
     return membership
 
 
@@ -168,32 +204,42 @@ def membership_set_active(*, membership: Membership, active: bool, by: User, rea
         raise InvalidInput("reason: say why access changes", field="reason")
     if membership.is_active == active:
         return membership
-    if not active and membership.role == Role.ADMIN and _admins_left(organization, membership) == 0:
-        raise Conflict("This is the organization's last admin; make someone else admin first.")
     membership.is_active = active
-    membership._change_reason = reason
+    mark_change(membership, by=by, reason=reason)
     membership.save(update_fields=["is_active", "updated_at"])
     verb = "reactivated" if active else "deactivated"
-    event_record(organization=organization, subject=organization, kind=f"staff.membership.{verb}",
-                 summary=f"{membership.user.full_name} {verb}", by=by,
-                 data={"membership": str(membership.reference), "reason": reason})
+    event_record(
+        organization=organization,
+        subject=organization,
+        kind=f"staff.membership.{verb}",
+        summary=f"{membership.user.full_name} {verb}",
+        by=by,
+        data={"membership": str(membership.reference), "reason": reason},
+    )
     return membership
 
 
 @transaction.atomic(durable=True)
 def membership_assign_team(*, membership: Membership, team: Team | None, by: User) -> Membership:
     membership = _lock_membership(membership)
-    _require(can_manage_members(by, membership.organization), "Only an admin of this organization may assign teams.")
+    _require(
+        can_manage_members(by, membership.organization),
+        "Only an admin of this organization may assign teams.",
+    )
     if team is not None and team.organization_id != membership.organization_id:
         raise InvalidInput("team: the team belongs to another organization", field="team")
     old = membership.team.name if membership.team else None
     membership.team = team
-    membership._change_reason = "team assignment"
+    mark_change(membership, by=by, reason="team assignment")
     membership.save(update_fields=["team", "updated_at"])
-    event_record(organization=membership.organization, subject=membership.organization,
-                 kind="staff.membership.team_changed",
-                 summary=f"{membership.user.full_name} moved to {team.name if team else 'no team'}", by=by,
-                 data={"membership": str(membership.reference), "old": old, "new": team.name if team else None})
+    event_record(
+        organization=membership.organization,
+        subject=membership.organization,
+        kind="staff.membership.team_changed",
+        summary=f"{membership.user.full_name} moved to {team.name if team else 'no team'}",
+        by=by,
+        data={"membership": str(membership.reference), "old": old, "new": team.name if team else None},
+    )
     return membership
 
 
@@ -205,10 +251,15 @@ def team_create(*, organization: Organization, name: str, description: str = "",
     if Team.objects.filter(organization=organization, name__iexact=name.strip()).exists():
         raise Conflict(f"name: a team called {name.strip()!r} already exists", field="name")
     team = Team(organization=organization, name=name.strip(), description=description.strip())
-    team._change_reason = "team created"
+    mark_change(team, by=by, reason="team created")
     team.save()
-    event_record(organization=organization, subject=organization, kind="staff.team.created",
-                 summary=f"Team {team.name} created", by=by)
+    event_record(
+        organization=organization,
+        subject=organization,
+        kind="staff.team.created",
+        summary=f"Team {team.name} created",
+        by=by,
+    )
     return team
 
 
@@ -217,7 +268,9 @@ def approval_limit_set(
     *, organization: Organization, role: str, kind: str, max_amount: Decimal | str, by: User, reason: str
 ) -> ApprovalLimit:
     """Set how much a role may write off, refund or adjust without a supervisor's approval."""
-    _require(can_manage_approval_limits(by, organization), "Only an admin of this organization may set limits.")
+    _require(
+        can_manage_approval_limits(by, organization), "Only an admin of this organization may set limits."
+    )
     role = _validate_role(role)
     if kind not in ApprovalLimit.Kind.values:
         raise InvalidInput(f"kind: {kind!r} is not a limit kind", field="kind")
@@ -231,11 +284,16 @@ def approval_limit_set(
     )
     old = limit.max_amount
     limit.max_amount = amount
-    limit._change_reason = reason
+    mark_change(limit, by=by, reason=reason)
     limit.save(update_fields=["max_amount", "updated_at"])
-    event_record(organization=organization, subject=organization, kind="staff.approval_limit.changed",
-                 summary=f"{ApprovalLimit.Kind(kind).label} limit for {role.label}: {old} → {amount}", by=by,
-                 data={"role": role.value, "kind": kind, "old": str(old), "new": str(amount), "reason": reason})
+    event_record(
+        organization=organization,
+        subject=organization,
+        kind="staff.approval_limit.changed",
+        summary=f"{ApprovalLimit.Kind(kind).label} limit for {role.label}: {old} → {amount}",
+        by=by,
+        data={"role": role.value, "kind": kind, "old": str(old), "new": str(amount), "reason": reason},
+    )
     return limit
 
 
@@ -246,32 +304,51 @@ def approval_limit_for(user: Any, organization: Organization, kind: str) -> Deci
     role = role_in(user, organization)
     if role is None:
         return Decimal("0.00")
-    value = (ApprovalLimit.objects.filter(organization=organization, role=role, kind=kind)
-             .values_list("max_amount", flat=True).first())
+    value = (
+        ApprovalLimit.objects.filter(organization=organization, role=role, kind=kind)
+        .values_list("max_amount", flat=True)
+        .first()
+    )
     return value if value is not None else Decimal("0.00")
 
 
 @transaction.atomic(durable=True)
 def closure_add(*, organization: Organization, day: date, reason: str, by: User) -> OrganizationClosure:
-    _require(can_manage_organization(by, organization), "Only an admin of this organization may add closures.")
+    _require(
+        can_manage_organization(by, organization), "Only an admin of this organization may add closures."
+    )
     if not reason.strip():
         raise InvalidInput("reason: say why the office is closed", field="reason")
     if OrganizationClosure.objects.filter(organization=organization, date=day).exists():
         raise Conflict(f"date: {day:%Y-%m-%d} is already a closure day", field="date")
     closure = OrganizationClosure(organization=organization, date=day, reason=reason.strip())
-    closure._change_reason = "closure added"
+    mark_change(closure, by=by, reason="closure added")
     closure.save()
-    event_record(organization=organization, subject=organization, kind="staff.closure.added",
-                 summary=f"Closed on {day:%Y-%m-%d}: {closure.reason}", by=by)
+    event_record(
+        organization=organization,
+        subject=organization,
+        kind="staff.closure.added",
+        summary=f"Closed on {day:%Y-%m-%d}: {closure.reason}",
+        by=by,
+    )
     return closure
 
 
 @transaction.atomic(durable=True)
 def closure_remove(*, closure: OrganizationClosure, by: User) -> None:
-    closure = OrganizationClosure.objects.select_for_update().select_related("organization").get(pk=closure.pk)
+    closure = (
+        OrganizationClosure.objects.select_for_update().select_related("organization").get(pk=closure.pk)
+    )
     organization = closure.organization
-    _require(can_manage_organization(by, organization), "Only an admin of this organization may remove closures.")
-    closure._change_reason = "closure removed"
+    _require(
+        can_manage_organization(by, organization), "Only an admin of this organization may remove closures."
+    )
+    mark_change(closure, by=by, reason="closure removed")
     closure.delete()
-    event_record(organization=organization, subject=organization, kind="staff.closure.removed",
-                 summary=f"No longer closed on {closure.date:%Y-%m-%d}", by=by)
+    event_record(
+        organization=organization,
+        subject=organization,
+        kind="staff.closure.removed",
+        summary=f"No longer closed on {closure.date:%Y-%m-%d}",
+        by=by,
+    )

@@ -18,8 +18,16 @@ from staff.permissions import can_view_history, memberships_of, require
 # never promises a screen that is not there.
 _ROLE_TASKS: dict[str, list[tuple[str, str, str]]] = {
     Role.SUPERVISOR: [
-        ("staff:members", "Members and roles", "See who works for this organization, in which role and team."),
-        ("staff:approval_limits", "Approval limits", "How much each role may write off, refund or adjust alone."),
+        (
+            "staff:members",
+            "Members and roles",
+            "See who works for this organization, in which role and team.",
+        ),
+        (
+            "staff:approval_limits",
+            "Approval limits",
+            "How much each role may write off, refund or adjust alone.",
+        ),
         ("staff:access_log", "PHI access log", "Who viewed which patient record, when and from where."),
     ],
     Role.ADMIN: [
@@ -44,16 +52,23 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
     form = SwitchOrganizationForm(request.POST)
     target = None
     if form.is_valid():
-        target = next((m for m in memberships_of(request.user).values()
-                       if m.organization.reference == form.cleaned_data["organization"]), None)
+        target = next(
+            (
+                m
+                for m in memberships_of(request.user).values()
+                if m.organization.reference == form.cleaned_data["organization"]
+            ),
+            None,
+        )
     if target is None:
         # Same answer whether the organization exists or not: no probing of other clients.
         raise Http404("No such organization")
     request.session[SESSION_KEY] = target.organization_id
     messages.success(request, f"You are now working in {target.organization.name}.")
     next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = "staff:home"
     return redirect(next_url)
 
@@ -65,14 +80,20 @@ def object_history(request: HttpRequest, app_label: str, model: str, reference: 
         model_class = apps.get_model(app_label, model)
     except LookupError:
         raise Http404("No such record type") from None
-    if not hasattr(model_class, "history") or not any(f.name == "reference" for f in model_class._meta.fields):
+    if not hasattr(model_class, "history") or not any(
+        f.name == "reference" for f in model_class._meta.fields
+    ):
         raise Http404("This record type has no history")
     obj = model_class._default_manager.filter(reference=reference).first()
     if obj is None or not can_view_history(request.user, obj):
         raise Http404("No such record")
     require(can_view_history(request.user, obj))
-    return render(request, "core/history.html", {
-        "object": obj,
-        "model_name": model_class._meta.verbose_name,
-        "rows": history_rows(obj),
-    })
+    return render(
+        request,
+        "core/history.html",
+        {
+            "object": obj,
+            "model_name": model_class._meta.verbose_name,
+            "rows": history_rows(obj),
+        },
+    )

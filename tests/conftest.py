@@ -74,7 +74,9 @@ def outsider(other_org):
 
 
 @pytest.fixture
-def persona(request, rep, senior_rep, posting_specialist, appeals_coordinator, supervisor, admin_user, outsider):
+def persona(
+    request, rep, senior_rep, posting_specialist, appeals_coordinator, supervisor, admin_user, outsider
+):
     """Resolve a persona by name inside a parametrized test: ``persona("supervisor")``."""
     people = {
         "anonymous": None,

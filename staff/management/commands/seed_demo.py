@@ -24,6 +24,6 @@ class Command(AuditedCommand):
             self.stdout.write(self.style.SUCCESS("Demo data created."))
         rows = demo.login_table()
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        self.stdout.write("\nDemo sign-ins (password for all: %s)" % settings.DEMO_PASSWORD)
+        self.stdout.write(f"\nDemo sign-ins (password for all: {settings.DEMO_PASSWORD})")
         for role, email, _password, orgs in rows:
             self.stdout.write(f"  {role:<{widths[0]}}  {email:<{widths[1]}}  {orgs}")
