@@ -353,6 +353,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationKindEnum": "staff.models.Organization.Kind",
+        "ApprovalLimitKindEnum": "staff.models.ApprovalLimit.Kind",
+    },
 }
 
 # --- Logging: structured, no PHI --------------------------------------------------------

@@ -27,6 +27,14 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+def invalid_from_validation(exc: ValidationError) -> InvalidInput:  # noqa: F821
+    """Turn Django model validation into ``InvalidInput`` naming the first field at fault."""
+    if hasattr(exc, "error_dict"):
+        field, errors = next(iter(exc.message_dict.items()))
+        return InvalidInput(f"{field}: {' '.join(errors)}", field=field, details=exc.message_dict)
+    return InvalidInput(" ".join(exc.messages))
+
+
 class InvalidTransition(DomainError):
     """The object is not in a state that allows this change (it may have moved on meanwhile)."""
 

@@ -41,6 +41,19 @@ class OrganizationQuerySet(OrganizationScopedQuerySet):
 
 
 class MembershipQuerySet(OrganizationScopedQuerySet):
+    def visible_to(self, user: Any) -> models.QuerySet:
+        """Supervisors and admins see every membership of their organization (inactive ones
+        too, so they can be reactivated); everyone else sees only their own memberships."""
+        from staff.permissions import SUPERVISORS
+
+        scoped = super().visible_to(user)
+        if not getattr(user, "is_authenticated", False):
+            return scoped
+        supervised = self.model.objects.filter(
+            user_id=user.pk, is_active=True, organization__is_active=True, role__in=SUPERVISORS
+        ).values("organization_id")
+        return scoped.filter(models.Q(organization_id__in=supervised) | models.Q(user_id=user.pk))
+
     def active(self) -> models.QuerySet:
         return self.filter(is_active=True, organization__is_active=True, user__is_active=True)
 

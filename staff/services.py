@@ -12,10 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.forms import PasswordResetForm
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from core.audit import mark_change
-from core.errors import Conflict, InvalidInput, NotPermitted
+from core.errors import Conflict, InvalidInput, NotPermitted, invalid_from_validation
 from core.money import parse_money
 from core.timeline import event_record
 from staff.models import ApprovalLimit, Membership, Organization, OrganizationClosure, Role, Team, User
@@ -26,6 +27,22 @@ from staff.permissions import (
     can_manage_organization,
     forget_memberships,
 )
+
+
+def _validate(obj: object, **kwargs: object) -> None:
+    try:
+        obj.full_clean(**kwargs)  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        raise invalid_from_validation(exc) from None
+
+
+def _insert(obj: object, conflict: Conflict) -> None:
+    """Save a new row; a unique constraint hit by a concurrent request becomes ``conflict``."""
+    try:
+        with transaction.atomic(savepoint=True):
+            obj.save()  # type: ignore[attr-defined]
+    except IntegrityError:
+        raise conflict from None
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -49,13 +66,11 @@ def organization_create(*, name: str, slug: str, kind: str, time_zone: str, by: 
         raise InvalidInput(f"kind: {kind!r} is not an organization kind", field="kind")
     organization = Organization(name=name.strip(), slug=slug.strip(), kind=kind, time_zone=time_zone)
     # Uniqueness is left to the database so that a taken slug is a Conflict, not a crash.
-    organization.full_clean(validate_unique=False)
+    _validate(organization, validate_unique=False)
     mark_change(organization, by=by, reason="organization created")
-    try:
-        with transaction.atomic(savepoint=True):
-            organization.save()
-    except IntegrityError:
-        raise Conflict(f"slug: an organization with the slug {slug!r} already exists", field="slug") from None
+    _insert(
+        organization, Conflict(f"slug: an organization with the slug {slug!r} already exists", field="slug")
+    )
     membership = Membership(user=by, organization=organization, role=Role.ADMIN)
     mark_change(membership, by=by, reason="creator of the organization")
     membership.save()
@@ -72,15 +87,24 @@ def organization_create(*, name: str, slug: str, kind: str, time_zone: str, by: 
 
 @transaction.atomic(durable=True)
 def organization_update(
-    *, organization: Organization, name: str, time_zone: str, by: User, reason: str
+    *,
+    organization: Organization,
+    by: User,
+    reason: str,
+    name: str | None = None,
+    time_zone: str | None = None,
 ) -> Organization:
-    """Rename an organization or change its time zone."""
+    """Rename an organization or change its time zone; a value left as None stays as it is."""
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     _require(can_manage_organization(by, organization), "Only an admin of this organization may change it.")
     old = {"name": organization.name, "time_zone": organization.time_zone}
-    organization.name = name.strip()
-    organization.time_zone = time_zone
-    organization.full_clean()
+    if not reason.strip():
+        raise InvalidInput("reason: say why the settings change", field="reason")
+    if name is not None:
+        organization.name = name.strip()
+    if time_zone is not None:
+        organization.time_zone = time_zone.strip()
+    _validate(organization)
     mark_change(organization, by=by, reason=reason)
     organization.save(update_fields=["name", "time_zone", "updated_at"])
     event_record(
@@ -135,14 +159,15 @@ def membership_add(
         if not full_name.strip():
             raise InvalidInput("full_name: enter the person's name", field="full_name")
         user = User.objects.create_user(email=email, full_name=full_name.strip())
-    if Membership.objects.filter(user=user, organization=organization).exists():
-        raise Conflict(
-            f"email: {email} is already a member of {organization.name}; change their role instead",
-            field="email",
-        )
     membership = Membership(user=user, organization=organization, role=role, team=team)
     mark_change(membership, by=by, reason=f"added as {role.label}")
-    membership.save()
+    _insert(
+        membership,
+        Conflict(
+            f"email: {email} is already a member of {organization.name}; change their role instead",
+            field="email",
+        ),
+    )
     event_record(
         organization=organization,
         subject=organization,
@@ -248,11 +273,13 @@ def team_create(*, organization: Organization, name: str, description: str = "",
     _require(can_manage_members(by, organization), "Only an admin of this organization may create teams.")
     if not name.strip():
         raise InvalidInput("name: enter the team's name", field="name")
+    duplicate = Conflict(f"name: a team called {name.strip()!r} already exists", field="name")
+    # Case-insensitive here; the database constraint catches an exact twin sent concurrently.
     if Team.objects.filter(organization=organization, name__iexact=name.strip()).exists():
-        raise Conflict(f"name: a team called {name.strip()!r} already exists", field="name")
+        raise duplicate
     team = Team(organization=organization, name=name.strip(), description=description.strip())
     mark_change(team, by=by, reason="team created")
-    team.save()
+    _insert(team, duplicate)
     event_record(
         organization=organization,
         subject=organization,
@@ -279,10 +306,10 @@ def approval_limit_set(
         raise InvalidInput("max_amount: a limit cannot be negative", field="max_amount")
     if not reason.strip():
         raise InvalidInput("reason: say why the limit changes", field="reason")
-    limit, _ = ApprovalLimit.objects.select_for_update().get_or_create(
+    limit, created = ApprovalLimit.objects.select_for_update().get_or_create(
         organization=organization, role=role, kind=kind, defaults={"max_amount": amount}
     )
-    old = limit.max_amount
+    old = None if created else limit.max_amount
     limit.max_amount = amount
     mark_change(limit, by=by, reason=reason)
     limit.save(update_fields=["max_amount", "updated_at"])
@@ -292,7 +319,13 @@ def approval_limit_set(
         kind="staff.approval_limit.changed",
         summary=f"{ApprovalLimit.Kind(kind).label} limit for {role.label}: {old} → {amount}",
         by=by,
-        data={"role": role.value, "kind": kind, "old": str(old), "new": str(amount), "reason": reason},
+        data={
+            "role": role.value,
+            "kind": kind,
+            "old": None if old is None else str(old),
+            "new": str(amount),
+            "reason": reason,
+        },
     )
     return limit
 
@@ -319,11 +352,9 @@ def closure_add(*, organization: Organization, day: date, reason: str, by: User)
     )
     if not reason.strip():
         raise InvalidInput("reason: say why the office is closed", field="reason")
-    if OrganizationClosure.objects.filter(organization=organization, date=day).exists():
-        raise Conflict(f"date: {day:%Y-%m-%d} is already a closure day", field="date")
     closure = OrganizationClosure(organization=organization, date=day, reason=reason.strip())
     mark_change(closure, by=by, reason="closure added")
-    closure.save()
+    _insert(closure, Conflict(f"date: {day:%Y-%m-%d} is already a closure day", field="date"))
     event_record(
         organization=organization,
         subject=organization,
@@ -337,8 +368,13 @@ def closure_add(*, organization: Organization, day: date, reason: str, by: User)
 @transaction.atomic(durable=True)
 def closure_remove(*, closure: OrganizationClosure, by: User) -> None:
     closure = (
-        OrganizationClosure.objects.select_for_update().select_related("organization").get(pk=closure.pk)
+        OrganizationClosure.objects.select_for_update()
+        .select_related("organization")
+        .filter(pk=closure.pk)
+        .first()
     )
+    if closure is None:
+        raise Conflict("This closure day was removed meanwhile.")
     organization = closure.organization
     _require(
         can_manage_organization(by, organization), "Only an admin of this organization may remove closures."

@@ -211,13 +211,12 @@ class TestOrganizations:
             services.organization_create(name="X", slug="x", kind="hospital", time_zone="UTC", by=admin_user)
 
     def test_update_rejects_unknown_time_zones(self, org, admin_user):
-        from django.core.exceptions import ValidationError
-
-        with pytest.raises(ValidationError) as excinfo:
+        with pytest.raises(InvalidInput) as excinfo:
             services.organization_update(
                 organization=org, name="Riverside", time_zone="Mars/Olympus", by=admin_user, reason="typo"
             )
-        assert "time_zone" in excinfo.value.message_dict
+        assert excinfo.value.field == "time_zone"
+        assert "not a known time zone" in excinfo.value.message
         org.refresh_from_db()
         assert org.time_zone == "America/Chicago"
 
