@@ -1,7 +1,9 @@
-"""List filters for the settings pages, reusable by the API (HOUSE_STYLE rule 11).
+"""List filters for the settings pages.
 
 Both filter sets are built for one organization: their choice lists (teams, people)
-only ever offer that organization's rows, so a filter cannot reveal another client's.
+only ever offer that organization's rows, so a filter cannot reveal another client's,
+and dates are whole days in that organization's time zone. The API spans all of the
+caller's organizations and takes ISO times, so it has its own in ``staff/api/filters.py``.
 """
 
 from __future__ import annotations

@@ -133,3 +133,22 @@ class TestHistoryPage:
         client.force_login(admin_user)
         assert client.get(f"/history/nope/thing/{org.reference}/").status_code == 404
         assert client.get(f"/history/core/timelineevent/{org.reference}/").status_code == 404
+
+
+def test_lockout_page_says_how_long_in_words(client, rep, password, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": rep.email, "password": "wrong"})
+    response = client.post(reverse("login"), {"username": rep.email, "password": password})
+    assert response.status_code == 429
+    assert "locked for 30 minutes" in " ".join(response.content.decode().split())
+
+
+def test_duration_words():
+    from datetime import timedelta
+
+    from core.templatetags.pfs import duration_words
+
+    assert duration_words(timedelta(minutes=90)) == "1 hour 30 minutes"
+    assert duration_words(timedelta(minutes=1)) == "1 minute"
+    assert duration_words(timedelta(hours=2)) == "2 hours"
+    assert duration_words(None) == ""
