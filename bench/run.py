@@ -31,8 +31,10 @@ def _bench_database_url() -> str:
     if not url:
         sys.exit("DATABASE_URL is not set; run through `make bench` (it starts the embedded PostgreSQL).")
     parts = urlsplit(url)
-    name = parts.path.lstrip("/") or "pfs"
-    return urlunsplit(parts._replace(path=f"/{name}_bench"))
+    # The embedded server's URL carries its socket folder in the path (postgres://u@//dir/db):
+    # only the last segment is the database name.
+    head, _, name = parts.path.rpartition("/")
+    return urlunsplit(parts._replace(path=f"{head}/{name or 'pfs'}_bench"))
 
 
 def _ensure_database(url: str) -> None:

@@ -378,7 +378,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # Request logs carry URLs only; query strings are stripped by core.logging.
+        # Our handler replaces Django's own console handler, so no line is logged twice.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Request logs carry the path only, never the query string.
         "django.request": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
 
 
 def _timed(check) -> dict[str, Any]:
@@ -70,9 +73,15 @@ def health(request: HttpRequest) -> JsonResponse:
         _timed(_check_worker) if checks["database"]["ok"] else {"ok": False, "error": "database"}
     )
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse(
+    response = JsonResponse(
         {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
     )
+    if not healthy:
+        # A 503 here is an answer, not a server error: log which check failed, once, as a warning.
+        failing = ", ".join(name for name, check in checks.items() if not check["ok"])
+        logger.warning("health check failing: %s", failing)
+        response._has_been_logged = True  # type: ignore[attr-defined]  (skips Django's ERROR line)
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -1,0 +1,1 @@
+"""Developer tooling: the embedded PostgreSQL, ``with_db`` and the ``make run`` supervisor."""
