@@ -5,7 +5,6 @@ Tasks are thin: they take ids, re-fetch, and call one service (HOUSE_STYLE rule 
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 from typing import Any
 
@@ -15,8 +14,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit_context, current_actor, current_request_id, system_user
-
-logger = logging.getLogger(__name__)
 
 ACTOR_HEADER = "pfs_actor_id"
 REQUEST_ID_HEADER = "pfs_request_id"
@@ -81,13 +78,3 @@ def worker_heartbeat() -> None:
     from celery import current_task
 
     record_heartbeat(current_task.request.hostname or "unknown")
-
-
-@shared_task(ignore_result=True)
-def echo_actor(marker: str) -> None:
-    """Diagnostic task used by the worker test: records who the task ran as."""
-    from django.core.cache import cache
-
-    actor = current_actor()
-    logger.info("echo_actor ran")
-    cache.set(f"echo_actor:{marker}", actor.pk if actor is not None else None, 60)

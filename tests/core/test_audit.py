@@ -6,9 +6,19 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from core.audit import SYSTEM_USER_EMAIL, audit_context
-from core.tasks import ACTOR_HEADER, ActorTask, echo_actor
+from config.celery import app
+from core.audit import SYSTEM_USER_EMAIL, audit_context, current_actor
+from core.tasks import ACTOR_HEADER, ActorTask
 from staff.models import Organization, User
+
+
+@app.task(name="tests.echo_actor")
+def echo_actor(marker: str) -> None:
+    """Records who the task body ran as."""
+    from django.core.cache import cache
+
+    actor = current_actor()
+    cache.set(f"echo_actor:{marker}", actor.pk if actor is not None else None, 60)
 
 
 def test_history_records_the_context_actor_and_reason(org, admin_user):
