@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+MEASURED_MEMBERS = 2000
+
+
 def _bench_database_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if not url:
@@ -37,7 +40,7 @@ def _bench_database_url() -> str:
     return urlunsplit(parts._replace(path=f"{head}/{name or 'pfs'}_bench"))
 
 
-def _ensure_database(url: str) -> None:
+def _ensure_database(url: str, *, rebuild: bool) -> None:
     import environ
     import psycopg2
     from psycopg2 import sql
@@ -52,10 +55,59 @@ def _ensure_database(url: str) -> None:
     )
     conn.autocommit = True
     with conn.cursor() as cursor:
+        if rebuild:
+            cursor.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(config["NAME"]))
+            )
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
         if cursor.fetchone() is None:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
     conn.close()
+
+
+def build_phi_log(rows: int) -> None:
+    """Set-based insert of PHI access rows: a fifth in the measured organization, the rest spread."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+
+    from staff.models import Organization, PhiAccessLog
+
+    if PhiAccessLog.objects.count() >= rows:
+        return
+    started = time.perf_counter()
+    measured = Organization.objects.get(slug="bench-00000").pk
+    first_org = Organization.objects.order_by("pk").values_list("pk", flat=True).first()
+    org_count = Organization.objects.count()
+    content_type = ContentType.objects.get_for_model(Organization).pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(user_id), max(user_id) FROM staff_membership WHERE organization_id = %s", [measured]
+        )
+        low, high = cursor.fetchone()
+        cursor.execute(
+            """
+            INSERT INTO staff_phiaccesslog
+                (organization_id, user_id, action, subject_type_id, subject_id, path, ip_address,
+                 user_agent, request_id, accessed_at)
+            SELECT CASE WHEN g %% 5 = 0 THEN %(measured)s ELSE %(first_org)s + g %% %(org_count)s END,
+                   %(low)s + g %% (%(high)s - %(low)s + 1),
+                   (ARRAY['view','view','view','download','print','export'])[1 + g %% 6],
+                   %(ct)s, g, '/accounts/' || g || '/', '10.0.0.1', 'bench', '',
+                   now() - (g || ' seconds')::interval
+            FROM generate_series(1, %(rows)s) AS g
+            """,
+            {
+                "measured": measured,
+                "first_org": first_org,
+                "org_count": org_count,
+                "low": low,
+                "high": high,
+                "ct": content_type,
+                "rows": rows,
+            },
+        )
+        cursor.execute("ANALYZE staff_phiaccesslog")
+    print(f"inserted {rows} PHI access rows in {time.perf_counter() - started:.1f} s")
 
 
 def build_data(orgs: int, users: int) -> None:
@@ -81,7 +133,7 @@ def build_data(orgs: int, users: int) -> None:
             ],
             batch_size=2000,
         )
-        org_ids = list(Organization.objects.values_list("pk", flat=True))
+        org_ids = list(Organization.objects.order_by("slug").values_list("pk", flat=True))
         Team.objects.bulk_create(
             [Team(organization_id=org_id, name="Patient accounts") for org_id in org_ids], batch_size=2000
         )
@@ -92,10 +144,17 @@ def build_data(orgs: int, users: int) -> None:
             ]
             User.objects.bulk_create(batch, batch_size=5000)
         memberships = []
-        for user_id in User.objects.filter(email__endswith="@bench.test").values_list("pk", flat=True):
-            for org_id in rng.sample(org_ids, k=rng.randint(1, 3)):
+        measured = org_ids[0]  # bench-00000
+        bench_users = User.objects.filter(email__endswith="@bench.test").order_by("email")
+        for index, user_id in enumerate(bench_users.values_list("pk", flat=True)):
+            orgs_of_user = rng.sample(org_ids[1:], k=rng.randint(1, 2))
+            if index < MEASURED_MEMBERS:
+                orgs_of_user.append(measured)
+            # The first two people are the measured organization's admin and representative.
+            role = {0: Role.ADMIN, 1: Role.REPRESENTATIVE}.get(index)
+            for org_id in orgs_of_user:
                 memberships.append(
-                    Membership(user_id=user_id, organization_id=org_id, role=rng.choice(roles))
+                    Membership(user_id=user_id, organization_id=org_id, role=role or rng.choice(roles))
                 )
         Membership.objects.bulk_create(memberships, batch_size=5000)
     print(
@@ -138,10 +197,12 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=1000)
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--phi-rows", type=int, default=1_000_000)
+    parser.add_argument("--rebuild", action="store_true", help="drop the bench database and build it anew")
     args = parser.parse_args()
 
     url = _bench_database_url()
-    _ensure_database(url)
+    _ensure_database(url, rebuild=args.rebuild)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
     os.environ.setdefault("DJANGO_DEBUG", "false")
@@ -159,42 +220,40 @@ def main() -> None:
     settings.WHITENOISE_AUTOREFRESH = True
     call_command("migrate", verbosity=0)
     build_data(args.orgs, args.users)
+    build_phi_log(args.phi_rows)
 
-    # The busiest organization, seen by one of its admins and one of its representatives.
-    from django.db.models import Count
     from django.test import Client
 
-    from staff.models import Membership, Role
+    from staff.models import Membership, Organization, PhiAccessLog, User
 
-    busiest = (
-        Membership.objects.values("organization_id")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()["organization_id"]
-    )
-    admin = (
-        Membership.objects.filter(organization_id=busiest, role=Role.ADMIN)
-        .select_related("user")
-        .first()
-        .user
-    )
-    rep = (
-        Membership.objects.filter(organization_id=busiest, role=Role.REPRESENTATIVE)
-        .select_related("user")
-        .first()
-    )
-    members_in_busiest = Membership.objects.filter(organization_id=busiest).count()
+    # The measured organization has MEASURED_MEMBERS members and a fifth of the PHI log.
+    measured = Organization.objects.get(slug="bench-00000").pk
+    admin = User.objects.get(email="bench0000000@bench.test")
+    rep = User.objects.get(email="bench0000001@bench.test")
+    members_in_measured = Membership.objects.filter(organization_id=measured).count()
+    phi_rows_in_measured = PhiAccessLog.objects.filter(organization_id=measured).count()
 
     results = []
     for user, paths in [
-        (rep.user, ["/", "/api/v1/me/"]),
-        (admin, ["/", "/settings/members/", "/settings/access-log/", "/api/v1/memberships/?page_size=50"]),
+        (rep, ["/", "/api/v1/me/"]),
+        (
+            admin,
+            [
+                "/",
+                "/settings/members/",
+                "/settings/members/?role=representative&q=Person%201",
+                "/settings/access-log/",
+                "/settings/access-log/?action=print",
+                "/api/v1/memberships/?page_size=50",
+                "/api/v1/phi-access-log/?page_size=50",
+            ],
+        ),
     ]:
         client = Client()
         client.force_login(user)
-        # Pin the session to the busiest organization.
+        # Pin the session to the measured organization.
         session = client.session
-        session["active_organization_id"] = busiest
+        session["active_organization_id"] = measured
         session.save()
         for path in paths:
             result = measure(client, path, args.requests)
@@ -209,7 +268,9 @@ def main() -> None:
             "organizations": args.orgs,
             "users": args.users,
             "memberships": Membership.objects.count(),
-            "members_in_measured_org": members_in_busiest,
+            "members_in_measured_org": members_in_measured,
+            "phi_access_rows": PhiAccessLog.objects.count(),
+            "phi_access_rows_in_measured_org": phi_rows_in_measured,
         },
         "machine": {
             "cpus": os.cpu_count(),

@@ -60,8 +60,11 @@ class MembershipFilterSet(django_filters.FilterSet):
 class PhiAccessLogFilterSet(django_filters.FilterSet):
     """Filters on the PHI access log; dates are whole days in the organization's time zone."""
 
+    # Typing a name scales to thousands of colleagues; a select of them all did not.
+    person = django_filters.CharFilter(method="filter_person", label="Person (name or email)")
+    # One exact person, by reference: what links from other pages ("this person's accesses") use.
     user = django_filters.ModelChoiceFilter(
-        queryset=User.objects.none(), empty_label="Anyone", to_field_name="reference"
+        queryset=User.objects.none(), to_field_name="reference", widget=forms.HiddenInput
     )
     action = django_filters.ChoiceFilter(choices=PhiAccessLog.Action.choices, empty_label="Any action")
     date_from = django_filters.DateFilter(method="filter_date_from", label="From", widget=_DATE_INPUT)
@@ -69,7 +72,7 @@ class PhiAccessLogFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = PhiAccessLog
-        fields = ["user", "action", "date_from", "date_to"]
+        fields = ["person", "user", "action", "date_from", "date_to"]
 
     def __init__(
         self,
@@ -84,6 +87,14 @@ class PhiAccessLogFilterSet(django_filters.FilterSet):
         # Memberships are deactivated, never deleted, so former staff stay selectable.
         self.filters["user"].queryset = User.objects.filter(memberships__organization=organization).order_by(
             "full_name", "email"
+        )
+
+    def filter_person(self, queryset: models.QuerySet, name: str, value: str) -> models.QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            models.Q(user__full_name__icontains=value) | models.Q(user__email__icontains=value)
         )
 
     def _start_of(self, day: date) -> datetime:

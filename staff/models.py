@@ -7,8 +7,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from core.audit import audit_history
@@ -80,6 +82,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["full_name", "email"]
+        indexes = [
+            # "Name or email contains …" searches (members page, access log): Django's
+            # icontains compares UPPER(column), so the trigram indexes are on that expression.
+            GinIndex(OpClass(Upper("full_name"), name="gin_trgm_ops"), name="staff_user_name_trgm"),
+            GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="staff_user_email_trgm"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -277,6 +285,9 @@ class PhiAccessLog(models.Model):
                 fields=["subject_type", "subject_id", "-accessed_at"], name="staff_phi_subject_time"
             ),
             models.Index(fields=["user", "-accessed_at"], name="staff_phi_user_time"),
+            # Newest first across several organizations (the API list of a supervisor of
+            # many clients walks it and stops after one page), and the retention purge.
+            models.Index(fields=["-accessed_at", "-id"], name="staff_phi_time"),
         ]
 
     def __str__(self) -> str:

@@ -11,12 +11,13 @@ from typing import Any
 from django.db import models
 
 
-def _active_org_ids(user: Any) -> models.QuerySet:
-    from staff.models import Membership
+def _active_org_ids(user: Any) -> list[int]:
+    # The memberships loaded once per request by the permission predicates. A literal
+    # list (not a subquery) lets PostgreSQL use its per-organization statistics: rows are
+    # very unevenly spread over client organizations, and a misestimate picks bad plans.
+    from staff.permissions import memberships_of
 
-    return Membership.objects.filter(user_id=user.pk, is_active=True, organization__is_active=True).values(
-        "organization_id"
-    )
+    return list(memberships_of(user))
 
 
 class OrganizationScopedQuerySet(models.QuerySet):

@@ -853,6 +853,9 @@ class TestAccessLog:
             return [r.pk for r in client.get(reverse("staff:access_log"), params).context["rows"]]
 
         assert shown(user=str(rep.reference)) == [next_morning.pk, late_evening.pk]
+        # Typing part of a name or an email finds the same person.
+        assert shown(person=rep.full_name.split()[-1].upper()) == [next_morning.pk, late_evening.pk]
+        assert shown(person="rep2@") == [printed.pk]
         assert shown(action="print") == [printed.pk]
         assert shown(date_from="2026-03-10", date_to="2026-03-10") == [next_morning.pk]
         assert shown(date_to="2026-03-09") == [late_evening.pk]
