@@ -21,8 +21,36 @@ from staff.models import Membership, Organization, PhiAccessLog, Role, Team, Use
 _DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
 
-class MembershipFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_search", label="Name or email")
+def _name_or_email(queryset: models.QuerySet, name: str, value: str) -> models.QuerySet:
+    """Rows whose person's name or email contains ``value`` (served by the trigram indexes)."""
+    value = value.strip()
+    if not value:
+        return queryset
+    return queryset.filter(
+        models.Q(user__full_name__icontains=value) | models.Q(user__email__icontains=value)
+    )
+
+
+class OrganizationFilterSet(django_filters.FilterSet):
+    """A filter set for one organization's page; ``scope_to`` fits its filters to it (choices, time zone)."""
+
+    def __init__(
+        self,
+        data: Any = None,
+        queryset: models.QuerySet | None = None,
+        *,
+        organization: Organization,
+        **kwargs: Any,
+    ):
+        super().__init__(data, queryset, **kwargs)
+        self.scope_to(organization)
+
+    def scope_to(self, organization: Organization) -> None:
+        raise NotImplementedError
+
+
+class MembershipFilterSet(OrganizationFilterSet):
+    q = django_filters.CharFilter(method=_name_or_email, label="Name or email")
     role = django_filters.ChoiceFilter(choices=Role.choices, empty_label="Any role")
     # References, not primary keys, in URLs (HOUSE_STYLE rule 5).
     team = django_filters.ModelChoiceFilter(
@@ -37,31 +65,15 @@ class MembershipFilterSet(django_filters.FilterSet):
         model = Membership
         fields = ["q", "role", "team", "is_active"]
 
-    def __init__(
-        self,
-        data: Any = None,
-        queryset: models.QuerySet | None = None,
-        *,
-        organization: Organization,
-        **kwargs: Any,
-    ):
-        super().__init__(data, queryset, **kwargs)
+    def scope_to(self, organization: Organization) -> None:
         self.filters["team"].queryset = Team.objects.in_organization(organization)
 
-    def filter_search(self, queryset: models.QuerySet, name: str, value: str) -> models.QuerySet:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            models.Q(user__full_name__icontains=value) | models.Q(user__email__icontains=value)
-        )
 
-
-class PhiAccessLogFilterSet(django_filters.FilterSet):
+class PhiAccessLogFilterSet(OrganizationFilterSet):
     """Filters on the PHI access log; dates are whole days in the organization's time zone."""
 
     # Typing a name scales to thousands of colleagues; a select of them all did not.
-    person = django_filters.CharFilter(method="filter_person", label="Person (name or email)")
+    person = django_filters.CharFilter(method=_name_or_email, label="Person (name or email)")
     # One exact person, by reference: what links from other pages ("this person's accesses") use.
     user = django_filters.ModelChoiceFilter(
         queryset=User.objects.none(), to_field_name="reference", widget=forms.HiddenInput
@@ -74,27 +86,11 @@ class PhiAccessLogFilterSet(django_filters.FilterSet):
         model = PhiAccessLog
         fields = ["person", "user", "action", "date_from", "date_to"]
 
-    def __init__(
-        self,
-        data: Any = None,
-        queryset: models.QuerySet | None = None,
-        *,
-        organization: Organization,
-        **kwargs: Any,
-    ):
-        super().__init__(data, queryset, **kwargs)
+    def scope_to(self, organization: Organization) -> None:
         self.time_zone = zoneinfo.ZoneInfo(organization.time_zone)
         # Memberships are deactivated, never deleted, so former staff stay selectable.
         self.filters["user"].queryset = User.objects.filter(memberships__organization=organization).order_by(
             "full_name", "email"
-        )
-
-    def filter_person(self, queryset: models.QuerySet, name: str, value: str) -> models.QuerySet:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            models.Q(user__full_name__icontains=value) | models.Q(user__email__icontains=value)
         )
 
     def _start_of(self, day: date) -> datetime:

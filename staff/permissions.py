@@ -63,10 +63,6 @@ def require(allowed: bool, message: str = "You do not have permission to do this
 # --- predicates -------------------------------------------------------------------------
 
 
-def can_view_organization(user: Any, organization: Organization) -> bool:
-    return has_role(user, organization, ALL_ROLES)
-
-
 def can_manage_organization(user: Any, organization: Organization) -> bool:
     return has_role(user, organization, ADMINS)
 
