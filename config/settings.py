@@ -114,6 +114,9 @@ INSTALLED_APPS = [
     "django_bootstrap5",
     "core",
     "staff",
+    "payers",
+    "correspondence",
+    "accounts",
 ]
 
 MIDDLEWARE = [

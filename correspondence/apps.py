@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CorrespondenceConfig(AppConfig):
+    name = "correspondence"
+    verbose_name = "Letters, statements and emails"
