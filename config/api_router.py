@@ -9,4 +9,9 @@ app_name = "api"
 
 urlpatterns = [
     path("", include("staff.api.urls")),
+    path("", include("payers.api.urls")),
+    path("", include("accounts.api.urls")),
+    path("", include("accounts.api.statement_urls")),
+    path("", include("accounts.api.import_urls")),
+    path("", include("correspondence.api.urls")),
 ]

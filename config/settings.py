@@ -152,6 +152,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "staff.context_processors.workspace",
+                "accounts.context_processors.workspace_nav",
             ],
         },
     }

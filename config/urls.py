@@ -13,6 +13,9 @@ urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("accounts/", include("staff.auth_urls")),
     path("", include("staff.urls")),
+    path("", include("accounts.urls")),
+    path("", include("payers.urls")),
+    path("", include("correspondence.urls")),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file, so the CSP needs no inline script.
