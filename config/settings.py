@@ -307,6 +307,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "staff.tasks.phi_access_log_purge_expired",
         "schedule": crontab(hour=3, minute=15),
     },
+    "ledger-balance-check": {
+        "task": "accounts.tasks.ledger_verify",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 # A heartbeat older than this marks the worker as down on /health/.
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=30)

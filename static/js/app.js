@@ -32,3 +32,18 @@
     }
   }, 5000);
 })();
+
+// "/" jumps to the patient search box from anywhere except a field being typed in.
+(function () {
+  "use strict";
+  var search = document.getElementById("global-search");
+  if (!search) { return; }
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var typing = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      search.focus();
+    }
+  });
+})();

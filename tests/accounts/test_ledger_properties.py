@@ -97,9 +97,14 @@ def test_any_sequence_of_operations_keeps_balances_equal_to_the_ledger(org, post
                 books[target.pk if target else None] += op[2]
             elif op[0] == "adjust":
                 services.adjustment_submit(
-                    account=account, kind="other_adjustment", amount=op[2], reason_code="COURTESY",
-                    memo="m", coverage=coverages[op[1]], by=by,
-                )  # fmt: skip
+                    account=account,
+                    kind="other_adjustment",
+                    amount=op[2],
+                    reason_code="COURTESY",
+                    memo="m",
+                    coverage=coverages[op[1]],
+                    by=by,
+                )
                 books[key(op[1])] -= op[2]
             elif op[0] == "pay":
                 with transaction.atomic():
@@ -163,10 +168,15 @@ def test_concurrent_operations_on_one_account_stay_consistent(org, posting_speci
                     )
                 else:
                     services.adjustment_submit(
-                        account=mine, kind="contractual_adjustment", amount="3.00", reason_code="CONTRACT",
-                        memo="c", coverage=primary, by=posting_specialist,
-                    )  # fmt: skip
-        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+                        account=mine,
+                        kind="contractual_adjustment",
+                        amount="3.00",
+                        reason_code="CONTRACT",
+                        memo="c",
+                        coverage=primary,
+                        by=posting_specialist,
+                    )
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()
@@ -179,7 +189,7 @@ def test_concurrent_operations_on_one_account_stay_consistent(org, posting_speci
     close_old_connections()
     assert errors == []
     account.refresh_from_db()
-    # 3 tellers × 5 transfers of 7.00 left insurance; 3 × 5 adjustments of 3.00 were written off it.
+    # 3 tellers x 5 transfers of 7.00 left insurance; 3 x 5 adjustments of 3.00 were written off it.
     assert account.patient_balance == D("105.00")
     assert account.insurance_balance == D("1000.00") - D("105.00") - D("45.00")
     assert account.balance == LedgerEntry.objects.filter(account=account).total() == D("955.00")

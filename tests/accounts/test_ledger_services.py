@@ -115,9 +115,14 @@ def test_adjustment_within_the_limit_posts_at_once(org, account, primary, postin
     )
     services.charge_post(account=account, items=[charge(amount="150.00")], by=posting_specialist)
     outcome = services.adjustment_submit(
-        account=account, kind="other_adjustment", amount="25.50", reason_code=AdjustmentReason.COURTESY,
-        memo="Long wait", coverage=primary, by=rep,
-    )  # fmt: skip
+        account=account,
+        kind="other_adjustment",
+        amount="25.50",
+        reason_code=AdjustmentReason.COURTESY,
+        memo="Long wait",
+        coverage=primary,
+        by=rep,
+    )
     assert outcome.request is None
     assert outcome.entry.amount == D("-25.50")
     assert outcome.entry.reason_code == "COURTESY"
@@ -131,9 +136,13 @@ def test_adjustment_above_the_limit_waits_for_a_supervisor(org, account, posting
     account.save()
     services.charge_post(account=account, items=[charge(amount="150.00")], by=posting_specialist)
     outcome = services.adjustment_submit(
-        account=account, kind="write_off", amount="150.00", reason_code=AdjustmentReason.BAD_DEBT,
-        memo="Uncollectible", by=rep,
-    )  # fmt: skip
+        account=account,
+        kind="write_off",
+        amount="150.00",
+        reason_code=AdjustmentReason.BAD_DEBT,
+        memo="Uncollectible",
+        by=rep,
+    )
     assert outcome.entry is None
     request = outcome.request
     assert request.status == "pending"
@@ -160,15 +169,23 @@ def test_a_supervisor_cannot_approve_above_their_own_limit_or_their_own_request(
     account.save()
     services.charge_post(account=account, items=[charge(amount="150.00")], by=posting_specialist)
     outcome = services.adjustment_submit(
-        account=account, kind="other_adjustment", amount="120.00", reason_code=AdjustmentReason.CHARITY,
-        memo="FA", by=posting_specialist,
-    )  # fmt: skip
-    with pytest.raises(ApprovalRequired, match="above your approval limit of \\$50.00"):
+        account=account,
+        kind="other_adjustment",
+        amount="120.00",
+        reason_code=AdjustmentReason.CHARITY,
+        memo="FA",
+        by=posting_specialist,
+    )
+    with pytest.raises(ApprovalRequired, match=r"above your approval limit of \$50.00"):
         services.adjustment_request_approve(request=outcome.request, by=supervisor)
     own = services.adjustment_submit(
-        account=account, kind="other_adjustment", amount="60.00", reason_code=AdjustmentReason.CHARITY,
-        memo="FA", by=supervisor,
-    )  # fmt: skip
+        account=account,
+        kind="other_adjustment",
+        amount="60.00",
+        reason_code=AdjustmentReason.CHARITY,
+        memo="FA",
+        by=supervisor,
+    )
     with pytest.raises(NotPermitted, match="own request"):
         services.adjustment_request_approve(request=own.request, by=supervisor)
 
@@ -262,9 +279,12 @@ def test_the_ledger_rejects_update_and_delete_in_sql(account, primary, posting_s
         "UPDATE accounts_ledgerentry SET amount = 1 WHERE id = %s",
         "DELETE FROM accounts_ledgerentry WHERE id = %s",
     ):
-        with pytest.raises(ProgrammingError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement, [entry_id])
+        with (
+            pytest.raises(ProgrammingError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as c,
+        ):
+            c.execute(statement, [entry_id])
     assert LedgerEntry.objects.get().amount == D("150.00")
 
 
@@ -302,7 +322,7 @@ def test_account_status_follows_its_transition_table(account, senior_rep, rep, p
     with pytest.raises(InvalidTransition, match="cannot become bad debt"):
         services.account_status_change(account=account, status="bad_debt", reason="x", by=senior_rep)
     services.charge_post(account=account, items=[charge()], by=posting_specialist)
-    with pytest.raises(InvalidTransition, match="still has a balance of \\$150.00"):
+    with pytest.raises(InvalidTransition, match=r"still has a balance of \$150.00"):
         services.account_status_change(account=account, status="closed", reason="x", by=senior_rep)
     services.account_update(account=account, changes={"dispute_hold": True}, reason="Disputes bill", by=rep)
     with pytest.raises(InvalidTransition, match="dispute hold"):
