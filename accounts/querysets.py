@@ -16,7 +16,8 @@ from django.utils import timezone
 from staff.querysets import OrganizationScopedQuerySet
 
 _DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%m-%d-%Y", "%m/%d/%y")
-# Below this word similarity a name is not offered (pg_trgm's default is 0.6; typos need less).
+# Below this word similarity a name is not offered. The database applies the same value to
+# the indexed ``%>`` operator (``pg_trgm.word_similarity_threshold`` in config/settings.py).
 NAME_SIMILARITY = 0.45
 
 

@@ -163,6 +163,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, mini
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Services own their transactions (HOUSE_STYLE rule 7); requests are not wrapped in one.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Typo-tolerant patient name search uses pg_trgm's word-similarity operator, whose default
+# threshold (0.6) misses common misspellings such as "Vasqez" for "Vasquez".
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c pg_trgm.word_similarity_threshold=0.45"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "staff.User"

@@ -15,9 +15,33 @@ from staff.models import Role
 from staff.permissions import can_view_history, memberships_of
 
 # What each role can open today. Only pages that exist are listed, so the home page
-# never promises a screen that is not there.
+# never promises a screen that is not there. URL names of higher apps are plain strings:
+# staff does not import them.
+_FIND = (
+    "accounts:patient_search",
+    "Find a patient",
+    "Search by name, date of birth, account, member id or phone.",
+)
+_NOTICES = ("payers:notice_list", "Payer notices", "Policy and plan changes to read and acknowledge.")
+_PAYERS = ("payers:payer_list", "Payers", "Payer contacts, plans, filing rules and fee schedules.")
 _ROLE_TASKS: dict[str, list[tuple[str, str, str]]] = {
+    Role.REPRESENTATIVE: [_FIND, _NOTICES, _PAYERS],
+    Role.SENIOR_REPRESENTATIVE: [_FIND, _NOTICES, _PAYERS],
+    Role.APPEALS_COORDINATOR: [_FIND, _NOTICES, _PAYERS],
+    Role.POSTING_SPECIALIST: [
+        _FIND,
+        (
+            "accounts:import_upload",
+            "Import CSV",
+            "Load patients, accounts, coverages and charges from a file.",
+        ),
+        _NOTICES,
+        _PAYERS,
+    ],
     Role.SUPERVISOR: [
+        _FIND,
+        ("accounts:approvals", "Approvals", "Adjustments and write-offs above a requester's limit."),
+        ("payers:notice_report", "Notice acknowledgements", "Who has not yet read a payer notice."),
         (
             "staff:members",
             "Members and roles",
@@ -31,6 +55,8 @@ _ROLE_TASKS: dict[str, list[tuple[str, str, str]]] = {
         ("staff:access_log", "PHI access log", "Who viewed which patient record, when and from where."),
     ],
     Role.ADMIN: [
+        _PAYERS,
+        ("correspondence:template_list", "Letter templates", "Statements, itemized statements and letters."),
         ("staff:members", "Members and roles", "Add people, change roles and teams, remove access."),
         ("staff:approval_limits", "Approval limits", "Set write-off, refund and adjustment limits per role."),
         ("staff:organization_settings", "Organization settings", "Name, time zone and office closure days."),

@@ -34,11 +34,28 @@ def test_wrong_password_shows_an_error(client, rep):
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.REPRESENTATIVE, []),
-        (Role.SUPERVISOR, ["staff:members", "staff:approval_limits", "staff:access_log"]),
+        (Role.REPRESENTATIVE, ["accounts:patient_search", "payers:notice_list", "payers:payer_list"]),
+        (
+            Role.SUPERVISOR,
+            [
+                "accounts:patient_search",
+                "accounts:approvals",
+                "payers:notice_report",
+                "staff:members",
+                "staff:approval_limits",
+                "staff:access_log",
+            ],
+        ),
         (
             Role.ADMIN,
-            ["staff:members", "staff:approval_limits", "staff:organization_settings", "staff:access_log"],
+            [
+                "payers:payer_list",
+                "correspondence:template_list",
+                "staff:members",
+                "staff:approval_limits",
+                "staff:organization_settings",
+                "staff:access_log",
+            ],
         ),
     ],
 )
