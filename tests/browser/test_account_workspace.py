@@ -44,6 +44,7 @@ def test_rep_finds_the_account_reads_the_ledger_adds_a_contact_and_gets_an_itemi
     page: Page, page_log, login, rep, password, account
 ):
     login(rep.email, password)
+    expect(page.get_by_test_id("home-heading")).to_be_visible()
 
     # Search with a typo in the last name, from the navbar box ("/" focuses it).
     page.keyboard.press("/")
