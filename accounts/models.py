@@ -135,6 +135,7 @@ class Patient(BaseModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(ssn_last4="") | models.Q(ssn_last4__regex=r"^[0-9]{4}$"),
+                violation_error_message="ssn_last4: only the last four digits of the SSN may be stored",
                 name="%(app_label)s_%(class)s_ssn_last4_only",
             ),
             _choice_check("interpreter", Interpreter),
@@ -252,7 +253,8 @@ class AuthorizedContact(BaseModel):
     name = models.CharField(max_length=120)
     relationship = models.CharField(max_length=32, choices=Relationship.choices)
     phone = models.CharField(max_length=15, blank=True, default="")
-    scopes = ArrayField(models.CharField(max_length=24, choices=Scope.choices), default=list)
+    # Empty only for a personal representative, who may be told everything.
+    scopes = ArrayField(models.CharField(max_length=24, choices=Scope.choices), default=list, blank=True)
     is_personal_representative = models.BooleanField(
         default=False,
         help_text="A HIPAA personal representative (guardian, health-care power of attorney) is treated "
@@ -271,6 +273,7 @@ class AuthorizedContact(BaseModel):
             _choice_check("relationship", ContactRelationship),
             models.CheckConstraint(
                 condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
+                violation_error_message="end_date: cannot be before the start date",
                 name="%(app_label)s_%(class)s_dates_ordered",
             ),
         ]
@@ -359,6 +362,7 @@ class Coverage(BaseModel):
             models.CheckConstraint(
                 condition=models.Q(effective_to__isnull=True)
                 | models.Q(effective_to__gte=models.F("effective_from")),
+                violation_error_message="effective_to: cannot be before effective_from",
                 name="%(app_label)s_%(class)s_dates_ordered",
             ),
         ]
@@ -565,10 +569,14 @@ class Charge(BaseModel):
                 name="accounts_charge_external_id_unique",
             ),
             models.CheckConstraint(
-                condition=models.Q(amount__gte=0), name="%(app_label)s_%(class)s_amount_non_negative"
+                condition=models.Q(amount__gte=0),
+                violation_error_message="amount: a charge cannot be negative; reverse it instead",
+                name="%(app_label)s_%(class)s_amount_non_negative",
             ),
             models.CheckConstraint(
-                condition=models.Q(units__gt=0), name="%(app_label)s_%(class)s_units_positive"
+                condition=models.Q(units__gt=0),
+                violation_error_message="units: must be more than zero",
+                name="%(app_label)s_%(class)s_units_positive",
             ),
             _choice_check("code_type", CodeType),
             _choice_check("status", ChargeStatus),

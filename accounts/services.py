@@ -50,6 +50,7 @@ from core.errors import (
     InvalidInput,
     InvalidTransition,
     NotPermitted,
+    error_from_integrity,
     invalid_from_validation,
 )
 from core.money import format_money, parse_money
@@ -72,12 +73,17 @@ def _validate(obj: Any, **kwargs: Any) -> None:
         raise invalid_from_validation(exc) from None
 
 
-def _insert(obj: Any, conflict: Conflict) -> None:
+def _save(obj: Any, conflict: Conflict | None = None, **kwargs: Any) -> None:
+    """Save; a violated constraint becomes InvalidInput naming the field, or ``conflict``."""
     try:
         with transaction.atomic(savepoint=True):
-            obj.save()
-    except IntegrityError:
-        raise conflict from None
+            obj.save(**kwargs)
+    except IntegrityError as exc:
+        raise error_from_integrity(exc, type(obj), conflict) from None
+
+
+def _insert(obj: Any, conflict: Conflict) -> None:
+    _save(obj, conflict)
 
 
 def _reason(reason: str, what: str = "reason") -> str:
@@ -190,7 +196,11 @@ def patient_update(*, patient: Patient, changes: dict[str, Any], reason: str, by
         return patient
     _validate(patient, validate_unique=False, validate_constraints=False)
     mark_change(patient, by=by, reason=_reason(reason))
-    patient.save(update_fields=[*diff, "updated_at"])
+    _save(
+        patient,
+        Conflict("external_id: another patient has this external id", field="external_id"),
+        update_fields=[*diff, "updated_at"],
+    )
     event_record(
         organization=patient.organization,
         subject=patient,
@@ -242,7 +252,7 @@ def authorized_contact_add(
     )
     _validate(contact)
     mark_change(contact, by=by, reason="authorized contact added")
-    contact.save()
+    _save(contact)
     event_record(
         organization=patient.organization,
         subject=patient,
@@ -265,7 +275,7 @@ def authorized_contact_end(
         raise InvalidInput("end_date: cannot be before the start date", field="end_date")
     contact.end_date = end_date
     mark_change(contact, by=by, reason=_reason(reason))
-    contact.save(update_fields=["end_date", "updated_at"])
+    _save(contact, update_fields=["end_date", "updated_at"])
     event_record(
         organization=contact.organization,
         subject=contact.patient,
@@ -369,7 +379,11 @@ def coverage_update(*, coverage: Coverage, changes: dict[str, Any], reason: str,
     if coverage.is_active and ("priority" in diff or "is_active" in diff):
         _make_room(patient, coverage, by)
     mark_change(coverage, by=by, reason=_reason(reason))
-    coverage.save(update_fields=[*diff, "updated_at"])
+    _save(
+        coverage,
+        Conflict("external_id: another coverage has this external id", field="external_id"),
+        update_fields=[*diff, "updated_at"],
+    )
     event_record(
         organization=coverage.organization,
         subject=patient,
@@ -560,7 +574,7 @@ def account_update(
         return account
     _validate(account, validate_unique=False, validate_constraints=False)
     mark_change(account, by=by, reason=_reason(reason))
-    account.save(update_fields=[*diff, "updated_at"])
+    _save(account, update_fields=[*diff, "updated_at"])
     event_record(
         organization=account.organization,
         subject=account,
@@ -636,7 +650,10 @@ def post_charges_locked(
         if charge.amount <= ZERO:
             raise InvalidInput("amount: a charge must be more than 0.00", field="amount")
         mark_change(charge, by=by, reason=f"charge posted ({source})")
-        charge.save()
+        _insert(
+            charge,
+            Conflict(f"external_id: charge {charge.external_id} was already posted", field="external_id"),
+        )
         charges.append(charge)
     specs = []
     for charge in charges:
@@ -714,7 +731,7 @@ def charge_correct(*, charge: Charge, changes: dict[str, Any], reason: str, by: 
         return charge
     _validate(charge, validate_unique=False, validate_constraints=False)
     mark_change(charge, by=by, reason=_reason(reason))
-    charge.save(update_fields=[*diff, "updated_at"])
+    _save(charge, update_fields=[*diff, "updated_at"])
     edits.refresh_account_edits(account, by=by)
     event_record(
         organization=account.organization,
@@ -974,6 +991,10 @@ def adjustment_request_approve(*, request: AdjustmentRequest, by: Any, note: str
     account = lock_account(request.account)
     _lock(AdjustmentRequest, request)
     _require(can_approve_adjustments(by, request), "Only supervisors approve adjustments.")
+    if not request.can_transition_to(AdjustmentRequest.Status.APPROVED):
+        raise InvalidTransition(
+            f"status: this request is already {request.get_status_display().lower()}", field="status"
+        )
     if request.requested_by_id == by.pk:
         raise NotPermitted("You cannot approve your own request.")
     limit = approval_limit_for(by, account.organization, _limit_kind(request.kind))

@@ -61,3 +61,22 @@ class ApprovalRequired(DomainError):
 
     http_status = 403
     code = "approval_required"
+
+
+def error_from_integrity(exc: Exception, model: type, conflict: DomainError | None = None) -> DomainError:
+    """Turn a database constraint violation on ``model`` into the error a person can act on.
+
+    A CHECK constraint answers with its ``violation_error_message`` (written as
+    ``"field: what is wrong"``); a unique constraint answers with ``conflict``.
+    """
+    name = getattr(getattr(getattr(exc, "__cause__", None), "diag", None), "constraint_name", None)
+    constraint = next((c for c in model._meta.constraints if c.name == name), None)
+    message = getattr(constraint, "violation_error_message", None)
+    from django.db.models import CheckConstraint
+
+    if isinstance(constraint, CheckConstraint) and message:
+        field, _, text = str(message).partition(": ")
+        return InvalidInput(str(message), field=field if text else None)
+    if conflict is not None:
+        return conflict
+    return Conflict("The change collides with existing data; reload the page and try again.")

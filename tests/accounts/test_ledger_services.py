@@ -14,7 +14,7 @@ from accounts.aging import account_aging
 from accounts.choices import AdjustmentReason
 from accounts.ledger import ledger_drift
 from accounts.models import AccountBucket, AdjustmentRequest, Charge, LedgerEntry, PatientAccount
-from core.errors import ApprovalRequired, InvalidInput, InvalidTransition, NotPermitted
+from core.errors import ApprovalRequired, Conflict, InvalidInput, InvalidTransition, NotPermitted
 from core.models import TimelineEvent
 from staff.models import ApprovalLimit, Role
 from tests.factories import AccountFactory, ApprovalLimitFactory, CoverageFactory
@@ -341,3 +341,48 @@ def test_adjustment_limits_default_to_zero(org, account, posting_specialist, rep
         account=account, kind="write_off", amount="0.01", reason_code="SMALL_BAL", memo="m", by=rep
     )
     assert outcome.request is not None
+
+
+def test_constraint_violations_name_the_field(org, account, posting_specialist, rep):
+    from accounts.models import Patient
+
+    with pytest.raises(InvalidInput, match="only the last four digits") as caught:
+        services.patient_update(patient=account.patient, changes={"ssn_last4": "12ab"}, reason="typo", by=rep)
+    assert caught.value.field == "ssn_last4"
+    assert Patient.objects.get(pk=account.patient_id).ssn_last4 == ""
+    services.charge_post(account=account, items=[charge(external_id="C-1")], by=posting_specialist)
+    with pytest.raises(Conflict, match="C-1 was already posted"):
+        services.charge_post(account=account, items=[charge(external_id="C-1")], by=posting_specialist)
+    with pytest.raises(InvalidInput, match="units: must be more than zero"):
+        services.charge_post(account=account, items=[charge(units=D("0"))], by=posting_specialist)
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_a_personal_representative_needs_no_scopes(account, rep):
+    contact = services.authorized_contact_add(
+        patient=account.patient,
+        name="Court guardian",
+        relationship="legal_guardian",
+        scopes=[],
+        is_personal_representative=True,
+        by=rep,
+    )
+    assert contact.covers("payments")
+    with pytest.raises(InvalidInput, match="scopes"):
+        services.authorized_contact_add(
+            patient=account.patient, name="Neighbour", relationship="other", scopes=[], by=rep
+        )
+
+
+def test_approving_a_withdrawn_request_is_a_transition_error_whatever_the_limit(
+    org, account, posting_specialist, rep, supervisor
+):
+    account.financial_class = "self_pay"
+    account.save()
+    services.charge_post(account=account, items=[charge(amount="90.00")], by=posting_specialist)
+    request = services.adjustment_submit(
+        account=account, kind="write_off", amount="90.00", reason_code="SMALL_BAL", memo="m", by=rep
+    ).request
+    services.adjustment_request_withdraw(request=request, by=rep)
+    with pytest.raises(InvalidTransition, match="already withdrawn"):
+        services.adjustment_request_approve(request=request, by=supervisor)
