@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts import permissions as account_perms
-from staff.permissions import ADMINS, SUPERVISORS, has_role
+from staff.permissions import SUPERVISORS, has_role
 
 
 def workspace_nav(request: HttpRequest) -> dict[str, Any]:
@@ -22,6 +22,6 @@ def workspace_nav(request: HttpRequest) -> dict[str, Any]:
             "imports": account_perms.can_import_accounts(user, organization),
             "payers": account_perms.can_view_account(user, organization),
             "notices_report": has_role(user, organization, SUPERVISORS),
-            "templates": has_role(user, organization, ADMINS),
+            "templates": has_role(user, organization, SUPERVISORS),
         }
     }
