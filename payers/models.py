@@ -18,6 +18,7 @@ from django.utils import timezone
 from core.audit import audit_history
 from core.models import BaseModel
 from core.money import MoneyField
+from payers.querysets import PayerNoticeQuerySet, PayerQuerySet, PlanQuerySet
 from staff.querysets import OrganizationScopedQuerySet
 
 
@@ -28,6 +29,15 @@ class EffectiveQuerySet(OrganizationScopedQuerySet):
         return self.filter(effective_from__lte=day).filter(
             models.Q(effective_to__isnull=True) | models.Q(effective_to__gte=day)
         )
+
+
+def status_on(obj: PayerRule | Contract | FeeScheduleEntry, day: date) -> str:
+    """``"future"``, ``"current"`` or ``"ended"``: where an effective-dated row stands on ``day``."""
+    if obj.effective_from > day:
+        return "future"
+    if obj.effective_to is not None and obj.effective_to < day:
+        return "ended"
+    return "current"
 
 
 def _dates_ordered() -> models.CheckConstraint:
@@ -69,7 +79,7 @@ class Payer(BaseModel):
     is_active = models.BooleanField(default=True)
 
     history = audit_history()
-    objects = OrganizationScopedQuerySet.as_manager()
+    objects = PayerQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -127,7 +137,7 @@ class Plan(BaseModel):
     is_active = models.BooleanField(default=True)
 
     history = audit_history()
-    objects = OrganizationScopedQuerySet.as_manager()
+    objects = PlanQuerySet.as_manager()
 
     class Meta:
         ordering = ["payer__name", "name"]
@@ -319,7 +329,7 @@ class PayerNotice(BaseModel):
     )
 
     history = audit_history()
-    objects = OrganizationScopedQuerySet.as_manager()
+    objects = PayerNoticeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-effective_date", "-created_at"]
