@@ -154,15 +154,13 @@ def _duplicate_problems(charges: list[Charge]) -> list[Problem]:
     return problems
 
 
-def _fee_problems(account: PatientAccount, charges: list[Charge]) -> list[Problem]:
-    from accounts.services import responsible_coverage
+def _fee_problems(account: PatientAccount, charges: list[Charge], memo: dict) -> list[Problem]:
+    from accounts.services import responsible_coverages
     from payers.selectors import expected_allowed
 
     problems = []
-    coverages: dict = {}
+    coverages = responsible_coverages(account, {c.service_date for c in charges})
     for charge in charges:
-        if charge.service_date not in coverages:
-            coverages[charge.service_date] = responsible_coverage(account, charge.service_date)
         coverage: Coverage | None = coverages[charge.service_date]
         if coverage is None:
             continue
@@ -173,6 +171,7 @@ def _fee_problems(account: PatientAccount, charges: list[Charge]) -> list[Proble
             modifier=charge.modifiers[0] if charge.modifiers else "",
             on=charge.service_date,
             charge_amount=charge.amount,
+            memo=memo,
         )
         if expected is None or expected == 0:
             continue
@@ -200,21 +199,25 @@ def _fee_problems(account: PatientAccount, charges: list[Charge]) -> list[Proble
     return problems
 
 
-def find_problems(account: PatientAccount) -> list[Problem]:
+def find_problems(account: PatientAccount, memo: dict | None = None) -> list[Problem]:
+    """Everything wrong with the account's posted charges; ``memo`` caches contract prices."""
     charges = list(Charge.objects.filter(account=account, status=Charge.Status.POSTED).order_by("id"))
     problems: list[Problem] = []
     for charge in charges:
         problems.extend(_charge_problems(charge))
     problems.extend(_duplicate_problems(charges))
-    problems.extend(_fee_problems(account, charges))
+    problems.extend(_fee_problems(account, charges, {} if memo is None else memo))
     return problems
 
 
-def refresh_account_edits(account: PatientAccount, *, by: Any = None) -> None:
-    """Bring the account's edits in line with its charges (inside the caller's transaction)."""
+def refresh_account_edits(account: PatientAccount, *, by: Any = None, memo: dict | None = None) -> None:
+    """Bring the account's edits in line with its charges (inside the caller's transaction).
+
+    Importers posting to many accounts pass one ``memo`` so contract prices are read once.
+    """
     by = by or system_user()
     now = timezone.now()
-    found = {(p.charge_id, p.rule, p.field): p for p in find_problems(account)}
+    found = {(p.charge_id, p.rule, p.field): p for p in find_problems(account, memo)}
     existing = {(e.charge_id, e.rule, e.field): e for e in ChargeEdit.objects.filter(charge__account=account)}
     new, changed = [], []
     for key, problem in found.items():

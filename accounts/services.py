@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from accounts import edits
 from accounts.choices import ADJUSTMENT_KINDS, AdjustmentReason
@@ -590,11 +591,32 @@ def account_update(
 # --- charges ----------------------------------------------------------------------------------------
 
 
+def responsible_coverages(account: PatientAccount, days: set[date]) -> dict[date, Coverage | None]:
+    """Who is billed first for services on each of ``days``: the primary coverage in force on
+    that day (lowest priority number), or None for the patient when there is none or the
+    account is self-pay. One query, however many days."""
+    if account.financial_class == PatientAccount.FinancialClass.SELF_PAY or not days:
+        return dict.fromkeys(days)
+    coverages = list(
+        Coverage.objects.filter(patient_id=account.patient_id, is_active=True, effective_from__lte=max(days))
+        .in_order()
+        .select_related("plan")
+    )
+    return {
+        day: next(
+            (
+                c
+                for c in coverages
+                if c.effective_from <= day and (c.effective_to is None or c.effective_to >= day)
+            ),
+            None,
+        )
+        for day in days
+    }
+
+
 def responsible_coverage(account: PatientAccount, on: date) -> Coverage | None:
-    """Who is billed first for a service on ``on``: the primary coverage in force, unless self-pay."""
-    if account.financial_class == PatientAccount.FinancialClass.SELF_PAY:
-        return None
-    return Coverage.objects.filter(patient_id=account.patient_id).active_on(on).in_order().first()
+    return responsible_coverages(account, {on})[on]
 
 
 @dataclass(frozen=True)
@@ -618,11 +640,17 @@ class ChargeInput:
 
 
 def post_charges_locked(
-    *, account: PatientAccount, items: list[ChargeInput], by: Any, source: str = "manual"
+    *,
+    account: PatientAccount,
+    items: list[ChargeInput],
+    by: Any,
+    source: str = "manual",
+    price_memo: dict | None = None,
 ) -> list[Charge]:
     """Charges and their ledger entries on an account the caller has locked; runs the edits.
 
-    Used by ``charge_post`` and by the CSV and 837 importers inside their own transactions.
+    Used by ``charge_post`` and by the CSV and 837 importers inside their own transactions;
+    an importer passes one ``price_memo`` for the whole file (see ``edits.refresh_account_edits``).
     """
     charges = []
     for item in items:
@@ -646,18 +674,29 @@ def post_charges_locked(
             quantity=item.quantity,
             days_supply=item.days_supply,
         )
-        _validate(charge, validate_unique=False, validate_constraints=False)
+        # The organization and account are known good: skip their per-row lookups.
+        _validate(
+            charge, exclude=["organization", "account"], validate_unique=False, validate_constraints=False
+        )
         if charge.amount <= ZERO:
             raise InvalidInput("amount: a charge must be more than 0.00", field="amount")
-        mark_change(charge, by=by, reason=f"charge posted ({source})")
-        _insert(
-            charge,
-            Conflict(f"external_id: charge {charge.external_id} was already posted", field="external_id"),
-        )
         charges.append(charge)
+    duplicate = (
+        f"external_id: charge {charges[0].external_id} was already posted"
+        if len(charges) == 1
+        else "external_id: one of these charges was already posted (same external id)"
+    )
+    try:
+        with transaction.atomic(savepoint=True):
+            bulk_create_with_history(
+                charges, Charge, default_user=by, default_change_reason=f"charge posted ({source})"
+            )
+    except IntegrityError as exc:
+        raise error_from_integrity(exc, Charge, Conflict(duplicate, field="external_id")) from None
+    coverage_on = responsible_coverages(account, {c.service_date for c in charges})
     specs = []
     for charge in charges:
-        coverage = responsible_coverage(account, charge.service_date)
+        coverage = coverage_on[charge.service_date]
         specs.append(
             EntrySpec(
                 kind=LedgerEntry.Kind.CHARGE,
@@ -670,7 +709,7 @@ def post_charges_locked(
             )
         )
     post_entries(account=account, specs=specs, source=source, by=by)
-    edits.refresh_account_edits(account, by=by)
+    edits.refresh_account_edits(account, by=by, memo=price_memo)
     total = sum((c.amount for c in charges), ZERO)
     event_record(
         organization=account.organization,

@@ -27,26 +27,41 @@ def contract_for(*, payer_id: int, plan_id: int | None, on: date) -> Contract | 
 
 
 def expected_allowed(
-    *, payer_id: int, plan_id: int | None, code: str, modifier: str, on: date, charge_amount: Decimal
+    *,
+    payer_id: int,
+    plan_id: int | None,
+    code: str,
+    modifier: str,
+    on: date,
+    charge_amount: Decimal,
+    memo: dict | None = None,
 ) -> Decimal | None:
     """What the contract says the payer should allow for a service, or None when no contract says.
 
     The fee schedule entry for code + modifier wins, then the code without a modifier,
-    then the contract's percentage of charges.
+    then the contract's percentage of charges. Pass the same ``memo`` dict to a series of
+    calls (the charge edits of one import) so each contract and price is read once.
     """
-    contract = contract_for(payer_id=payer_id, plan_id=plan_id, on=on)
+    memo = {} if memo is None else memo
+    contract_key = ("contract", payer_id, plan_id, on)
+    if contract_key not in memo:
+        memo[contract_key] = contract_for(payer_id=payer_id, plan_id=plan_id, on=on)
+    contract = memo[contract_key]
     if contract is None:
         return None
     # Codes and modifiers are stored upper-case (the import and the services normalize them).
     code, modifier = (code or "").strip().upper(), (modifier or "").strip().upper()
-    entries = {
-        entry.modifier: entry
-        for entry in FeeScheduleEntry.objects.filter(
-            contract=contract, code=code, modifier__in={modifier, ""}
-        )
-        .effective_on(on)
-        .order_by("effective_from")
-    }
+    entries_key = ("entries", contract.pk, code, modifier, on)
+    if entries_key not in memo:
+        memo[entries_key] = {
+            entry.modifier: entry
+            for entry in FeeScheduleEntry.objects.filter(
+                contract=contract, code=code, modifier__in={modifier, ""}
+            )
+            .effective_on(on)
+            .order_by("effective_from")
+        }
+    entries = memo[entries_key]
     entry = entries.get(modifier) or entries.get("")
     if entry is not None:
         if entry.allowed_amount is not None:
