@@ -65,7 +65,7 @@ def test_switching_organization_changes_the_active_organization_role_and_home_pa
     expect(page.get_by_role("status")).to_contain_text("You are now working in Riverside General Hospital.")
     expect_working_as(page, "Riverside General Hospital", "Supervisor")
     expect(page.get_by_role("heading", name="What this release offers supervisors")).to_be_visible()
-    expect(page.get_by_text("You can review who works for Riverside General Hospital")).to_be_visible()
+    expect(page.get_by_text("At Riverside General Hospital you approve adjustments")).to_be_visible()
     expect(page.get_by_role("link", name="Members", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="Members and roles")).to_be_visible()
 
