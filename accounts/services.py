@@ -138,7 +138,8 @@ def _diff_data(diff: dict[str, tuple[Any, Any]]) -> dict:
 
 # --- patients -----------------------------------------------------------------------------------
 
-PATIENT_FIELDS = {
+# In the order forms and the API show them.
+PATIENT_FIELDS = (
     "external_id",
     "mrn",
     "first_name",
@@ -162,13 +163,13 @@ PATIENT_FIELDS = {
     "ok_to_email",
     "ok_to_leave_voicemail",
     "ssn_last4",
-}
+)
 
 
 @transaction.atomic(durable=True)
 def patient_create(*, organization: Any, by: Any, **fields: Any) -> Patient:
     _require(can_edit_patient(by, organization), "You may not add patients in this organization.")
-    unknown = set(fields) - PATIENT_FIELDS
+    unknown = set(fields) - set(PATIENT_FIELDS)
     if unknown:
         raise InvalidInput(f"{sorted(unknown)[0]}: not a patient field", field=sorted(unknown)[0])
     patient = Patient(organization=organization, **fields)
@@ -192,7 +193,7 @@ def patient_update(*, patient: Patient, changes: dict[str, Any], reason: str, by
     """Change demographics or communication preferences; the timeline names the fields, not values."""
     _lock(Patient, patient)
     _require(can_edit_patient(by, patient), "You may not change this patient.")
-    diff = _apply_changes(patient, changes, PATIENT_FIELDS)
+    diff = _apply_changes(patient, changes, set(PATIENT_FIELDS))
     if not diff:
         return patient
     _validate(patient, validate_unique=False, validate_constraints=False)

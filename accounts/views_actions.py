@@ -90,6 +90,13 @@ def _patient_url(patient: Any, account_ref: str | None) -> str:
     return reverse("accounts:patient_detail", kwargs={"reference": patient.reference})
 
 
+def _load(request: HttpRequest, model: type, reference: UUID, *related: str) -> Any:
+    """One object of the active organization, through the permission funnel; 404 otherwise."""
+    organization = _organization(request)
+    queryset = model.objects.visible_to(request.user).in_organization(organization).select_related(*related)
+    return get_object_or_404(queryset, reference=reference)
+
+
 def _from_account(request: HttpRequest, patient: Any) -> str | None:
     """The ``?account=`` the person came from, if it is one of this patient's accounts."""
     try:
@@ -243,13 +250,7 @@ def coverage_add(request: HttpRequest, reference: UUID) -> HttpResponse:
 
 
 def _coverage(request: HttpRequest, reference: UUID) -> Coverage:
-    organization = _organization(request)
-    return get_object_or_404(
-        Coverage.objects.visible_to(request.user)
-        .in_organization(organization)
-        .select_related("patient", "plan__payer"),
-        reference=reference,
-    )
+    return _load(request, Coverage, reference, "patient", "plan__payer")
 
 
 @login_required
@@ -325,13 +326,7 @@ def contact_add(request: HttpRequest, reference: UUID) -> HttpResponse:
 
 @login_required
 def contact_end(request: HttpRequest, reference: UUID) -> HttpResponse:
-    organization = _organization(request)
-    contact = get_object_or_404(
-        AuthorizedContact.objects.visible_to(request.user)
-        .in_organization(organization)
-        .select_related("patient"),
-        reference=reference,
-    )
+    contact = _load(request, AuthorizedContact, reference, "patient")
     patient = contact.patient
     require(perms.can_edit_patient(request.user, patient), "You may not change this patient's contacts.")
     form = EndContactForm(request.POST or None, initial={"end_date": timezone.localdate()})
@@ -352,11 +347,7 @@ def contact_end(request: HttpRequest, reference: UUID) -> HttpResponse:
 
 
 def _entry(request: HttpRequest, reference: UUID) -> LedgerEntry:
-    organization = _organization(request)
-    return get_object_or_404(
-        LedgerEntry.objects.visible_to(request.user).in_organization(organization).select_related("account"),
-        reference=reference,
-    )
+    return _load(request, LedgerEntry, reference, "account")
 
 
 @login_required
@@ -384,11 +375,7 @@ def entry_reverse(request: HttpRequest, reference: UUID) -> HttpResponse:
 
 
 def _charge(request: HttpRequest, reference: UUID) -> Charge:
-    organization = _organization(request)
-    return get_object_or_404(
-        Charge.objects.visible_to(request.user).in_organization(organization).select_related("account"),
-        reference=reference,
-    )
+    return _load(request, Charge, reference, "account")
 
 
 @login_required
@@ -428,13 +415,7 @@ def charge_correct(request: HttpRequest, reference: UUID) -> HttpResponse:
 
 @login_required
 def edit_override(request: HttpRequest, reference: UUID) -> HttpResponse:
-    organization = _organization(request)
-    edit = get_object_or_404(
-        ChargeEdit.objects.visible_to(request.user)
-        .in_organization(organization)
-        .select_related("charge__account"),
-        reference=reference,
-    )
+    edit = _load(request, ChargeEdit, reference, "charge__account")
     account = edit.charge.account
     require(perms.can_override_edits(request.user, account), "You may not override charge edits.")
     form = ReasonForm(request.POST or None)
@@ -481,13 +462,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 
 def _decide(request: HttpRequest, reference: UUID, approve: bool) -> HttpResponse:
-    organization = _organization(request)
-    adjustment = get_object_or_404(
-        AdjustmentRequest.objects.visible_to(request.user)
-        .in_organization(organization)
-        .select_related("account"),
-        reference=reference,
-    )
+    adjustment = _load(request, AdjustmentRequest, reference, "account")
     form = DecisionForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
@@ -519,13 +494,7 @@ def approval_reject(request: HttpRequest, reference: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def approval_withdraw(request: HttpRequest, reference: UUID) -> HttpResponse:
-    organization = _organization(request)
-    adjustment = get_object_or_404(
-        AdjustmentRequest.objects.visible_to(request.user)
-        .in_organization(organization)
-        .select_related("account"),
-        reference=reference,
-    )
+    adjustment = _load(request, AdjustmentRequest, reference, "account")
     try:
         services.adjustment_request_withdraw(request=adjustment, by=request.user)
         messages.success(request, "Request withdrawn.")

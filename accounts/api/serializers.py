@@ -21,6 +21,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ComponentIdentity, ResolvedComponent, build_choice_description_list
 from rest_framework import serializers
 
+from accounts import services
 from accounts.aging import BANDS
 from accounts.choices import ADJUSTMENT_KINDS, AdjustmentReason
 from accounts.models import (
@@ -174,31 +175,7 @@ def _validate_ssn_last4(value: str) -> str:
 
 # --- patients --------------------------------------------------------------------------------------
 
-PATIENT_FIELDS = [
-    "external_id",
-    "mrn",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "date_of_birth",
-    "sex",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "mobile_phone",
-    "email",
-    "preferred_language",
-    "interpreter",
-    "preferred_contact",
-    "ok_to_text",
-    "ok_to_email",
-    "ok_to_leave_voicemail",
-    "ssn_last4",
-]
+PATIENT_FIELDS = list(services.PATIENT_FIELDS)
 
 
 class PatientSerializer(serializers.ModelSerializer):
