@@ -147,6 +147,8 @@ class Patient(BaseModel):
             models.Index(fields=["organization", "date_of_birth"], name="accounts_patient_dob"),
             models.Index(fields=["organization", "phone"], name="accounts_patient_phone"),
             models.Index(fields=["organization", "mobile_phone"], name="accounts_patient_mobile"),
+            # Search by MRN, any case.
+            models.Index(Upper("mrn"), name="accounts_patient_mrn_upper"),
         ]
 
     def __str__(self) -> str:
@@ -367,7 +369,8 @@ class Coverage(BaseModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["organization", "member_id"], name="accounts_coverage_member"),
+            # Search by member id, any case.
+            models.Index(Upper("member_id"), name="accounts_coverage_member_upper"),
         ]
 
     def __str__(self) -> str:
@@ -480,6 +483,8 @@ class PatientAccount(BaseModel):
             ),
         ]
         indexes = [
+            # Search and the statement's "go to account" box: the number as typed, any case.
+            models.Index(Upper("account_number"), name="accounts_account_number_upper"),
             # Credit-balance review queue: only the few accounts below zero.
             models.Index(
                 fields=["organization", "credit_identified_on"],

@@ -57,11 +57,11 @@ class PatientQuerySet(OrganizationScopedQuerySet):
         if day is not None:
             return self.filter(date_of_birth=day)
         digits = phone_digits(term)
-        by_identifier = Q(accounts__account_number__iexact=term) | Q(coverages__member_id__iexact=term)
+        by_identifier = Q(pk__in=self._ids_by_identifier(term))
         if len(digits) == 10 and not re.search(r"[A-Za-z]", term):
-            return self.filter(Q(phone=digits) | Q(mobile_phone=digits) | by_identifier).distinct()
+            return self.filter(Q(phone=digits) | Q(mobile_phone=digits) | by_identifier)
         if re.search(r"\d", term):
-            return self.filter(Q(mrn__iexact=term) | by_identifier).distinct()
+            return self.filter(Q(mrn__iexact=term) | by_identifier)
         name = normalize_name(term)
         return (
             self.filter(search_name__trigram_word_similar=name)
@@ -69,6 +69,20 @@ class PatientQuerySet(OrganizationScopedQuerySet):
             .filter(similarity__gte=NAME_SIMILARITY)
             .order_by("-similarity", "last_name", "first_name", "id")
         )
+
+    def _ids_by_identifier(self, term: str) -> list[int]:
+        """Patients whose account number or member id is ``term`` (any case).
+
+        Two small indexed lookups (on UPPER(...)) whose ids the caller filters within its
+        organizations: an OR across joins would make PostgreSQL scan every patient.
+        """
+        from accounts.models import Coverage, PatientAccount
+
+        accounts = PatientAccount.objects.filter(account_number__iexact=term).values_list(
+            "patient_id", flat=True
+        )
+        coverages = Coverage.objects.filter(member_id__iexact=term).values_list("patient_id", flat=True)
+        return list({*accounts[:200], *coverages[:200]})
 
 
 class AccountQuerySet(OrganizationScopedQuerySet):
