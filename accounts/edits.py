@@ -20,7 +20,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from accounts.models import Charge, ChargeEdit, Coverage, PatientAccount
 from core.audit import system_user
-from core.money import format_money
+from core.money import format_money, quantize_cents
 
 CODE_PATTERNS = {
     # CPT Category I is five digits; Category II ends in F, Category III in T.
@@ -170,12 +170,14 @@ def _fee_problems(account: PatientAccount, charges: list[Charge], memo: dict) ->
             code=charge.code,
             modifier=charge.modifiers[0] if charge.modifiers else "",
             on=charge.service_date,
-            charge_amount=charge.amount,
+            # Per unit: a fee schedule prices one unit, and a percentage of the per-unit
+            # charge times the units is the percentage of the line.
+            charge_amount=charge.amount / charge.units,
             memo=memo,
         )
         if expected is None or expected == 0:
             continue
-        expected_total = expected * charge.units
+        expected_total = quantize_cents(expected * charge.units)
         if charge.amount < expected_total:
             problems.append(
                 Problem(

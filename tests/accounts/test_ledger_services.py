@@ -13,7 +13,7 @@ from accounts import services
 from accounts.aging import account_aging
 from accounts.choices import AdjustmentReason
 from accounts.ledger import ledger_drift
-from accounts.models import AccountBucket, AdjustmentRequest, Charge, LedgerEntry, PatientAccount
+from accounts.models import AccountBucket, AdjustmentRequest, Charge, ChargeEdit, LedgerEntry, PatientAccount
 from core.errors import ApprovalRequired, Conflict, InvalidInput, InvalidTransition, NotPermitted
 from core.models import TimelineEvent
 from staff.models import ApprovalLimit, Role
@@ -386,3 +386,33 @@ def test_approving_a_withdrawn_request_is_a_transition_error_whatever_the_limit(
     services.adjustment_request_withdraw(request=request, by=rep)
     with pytest.raises(InvalidTransition, match="already withdrawn"):
         services.adjustment_request_approve(request=request, by=supervisor)
+
+
+def test_fee_edits_price_multi_unit_lines_per_unit(org, account, posting_specialist):
+    from tests.factories import ContractFactory, FeeScheduleEntryFactory
+
+    coverage = CoverageFactory(patient=account.patient, priority=1)
+    contract = ContractFactory(
+        payer=coverage.plan.payer, organization=org, default_percent_of_charges=D("60")
+    )
+    FeeScheduleEntryFactory(contract=contract, organization=org, code="J1885", allowed_amount=D("12.00"))
+    lines = services.charge_post(
+        account=account,
+        items=[
+            services.ChargeInput(
+                date(2026, 9, 1), "hcpcs", "J1885", D("30.00"), units=D("3"), diagnoses=("E119",)
+            ),
+            services.ChargeInput(
+                date(2026, 9, 1), "hcpcs", "J1885", D("20.00"), units=D("2"), diagnoses=("M545",)
+            ),
+            services.ChargeInput(date(2026, 9, 1), "revenue", "0110", D("900.00"), units=D("3")),
+        ],
+        by=posting_specialist,
+    )
+    fee_edits = {e.charge_id: e.message for e in ChargeEdit.objects.filter(rule="fee_deviation")}
+    # 3 x 12.00 = 36.00 allowed, 30.00 charged: the payer would pay no more than the charge.
+    assert fee_edits == {
+        lines[
+            0
+        ].pk: "$30.00 is below the $36.00 the contract allows; the payer will pay no more than the charge"
+    }
