@@ -1,13 +1,19 @@
-"""Foundation benchmarks: server time and query counts of the requests every user makes.
+"""Benchmarks: server time and query counts of the pages people use, on scale data.
 
-Builds (once) a dedicated database ``<DATABASE_URL name>_bench`` with scale data:
-``--orgs`` client organizations and ``--users`` staff spread over them with one to
-three memberships each, then times requests in-process through the full middleware
-stack (Django test client: server time, no network). Prints a table and writes
-``bench/results/latest.json``.
+Builds (once) a dedicated database ``<DATABASE_URL name>_bench`` and times requests
+in-process through the full middleware stack (Django test client: server time, no
+network). Prints a table and writes ``bench/results/latest.json``. Two scenarios:
 
-    python -m tools.with_db python bench/run.py            # what `make bench` runs
-    python -m tools.with_db python bench/run.py --orgs 200 --users 5000 --requests 200
+- ``foundation``: ``--orgs`` client organizations and ``--users`` staff spread over them
+  with one to three memberships each, a million PHI access-log rows; home page, members,
+  access log and their API lists.
+- ``accounts`` (``bench/scenario_accounts.py``): an organization of ``--accounts``
+  patients loaded by ``manage.py seed_scale`` (about one account and five ledger lines
+  each) plus one account with a ``--huge-ledger``; the account page and patient search.
+
+    python -m tools.with_db python bench/run.py            # what `make bench` runs (both)
+    python -m tools.with_db python bench/run.py --only accounts --explain
+    python -m tools.with_db python bench/run.py --orgs 200 --users 5000 --requests 200 --accounts 100000
 """
 
 from __future__ import annotations
@@ -172,6 +178,8 @@ def measure(client, path: str, requests: int) -> dict:
     timings = []
     queries = set()
     for _ in range(requests):
+        # The query log is a bounded deque: once full, CaptureQueriesContext counts nothing.
+        connection.queries_log.clear()
         with CaptureQueriesContext(connection) as ctx:
             started = time.perf_counter()
             response = client.get(path)
@@ -198,8 +206,24 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--phi-rows", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=1_000_000, help="patients of the scale organization")
+    parser.add_argument(
+        "--huge-ledger", type=int, default=5000, help="ledger entries of the one huge account"
+    )
+    parser.add_argument(
+        "--only", choices=["foundation", "accounts"], help="run one scenario (default: every scenario)"
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="EXPLAIN ANALYZE the slowest queries of each accounts measurement",
+    )
+    parser.add_argument(
+        "--budget", type=float, default=180.0, help="seconds after which one accounts measurement stops early"
+    )
     parser.add_argument("--rebuild", action="store_true", help="drop the bench database and build it anew")
     args = parser.parse_args()
+    scenarios = [args.only] if args.only else ["foundation", "accounts"]
 
     url = _bench_database_url()
     _ensure_database(url, rebuild=args.rebuild)
@@ -220,7 +244,13 @@ def main() -> None:
     settings.WHITENOISE_AUTOREFRESH = True
     call_command("migrate", verbosity=0)
     build_data(args.orgs, args.users)
-    build_phi_log(args.phi_rows)
+    if "foundation" in scenarios:
+        build_phi_log(args.phi_rows)
+    builds = {}
+    if "accounts" in scenarios:
+        import scenario_accounts
+
+        builds = scenario_accounts.build(args.accounts, args.huge_ledger)
 
     from django.test import Client
 
@@ -232,6 +262,62 @@ def main() -> None:
     rep = User.objects.get(email="bench0000001@bench.test")
     members_in_measured = Membership.objects.filter(organization_id=measured).count()
     phi_rows_in_measured = PhiAccessLog.objects.filter(organization_id=measured).count()
+
+    results = []
+    if "foundation" in scenarios:
+        results += measure_foundation(rep, admin, measured, args.requests)
+    data = {
+        "organizations": args.orgs,
+        "users": args.users,
+        "memberships": Membership.objects.count(),
+        "members_in_measured_org": members_in_measured,
+        "phi_access_rows": PhiAccessLog.objects.count(),
+        "phi_access_rows_in_measured_org": phi_rows_in_measured,
+    }
+    if "accounts" in scenarios:
+
+        def client_for(organization: Organization) -> Client:
+            return _client(rep, organization.pk)
+
+        results += scenario_accounts.run(
+            client_for, rep, requests=args.requests, explain_slowest=args.explain, budget_s=args.budget
+        )
+        data["accounts"] = {**scenario_accounts.data_sizes(), **builds}
+
+    report = {
+        "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
+        "data": data,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "results": results,
+    }
+    print(f"\n{'request':<45} {'as':<15} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  queries")
+    for r in results:
+        timing = f"{r['p50_ms']:>8} {r['p95_ms']:>8} {r['max_ms']:>8}"
+        target = f"  (target p95 <= {r['target_p95_ms']} ms)" if "target_p95_ms" in r else ""
+        print(f"{r['path']:<45} {r['as']:<15} {timing}  {r['queries']}{target}")
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(report, indent=2, default=str))
+
+
+def _client(user, organization_id: int):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    # Pin the session to the measured organization.
+    session = client.session
+    session["active_organization_id"] = organization_id
+    session.save()
+    return client
+
+
+def measure_foundation(rep, admin, measured: int, requests: int) -> list[dict]:
+    from django.test import Client
 
     results = []
     for user, paths in [
@@ -249,43 +335,14 @@ def main() -> None:
             ],
         ),
     ]:
-        client = Client()
-        client.force_login(user)
-        # Pin the session to the measured organization.
-        session = client.session
-        session["active_organization_id"] = measured
-        session.save()
+        client = _client(user, measured)
         for path in paths:
-            result = measure(client, path, args.requests)
+            result = measure(client, path, requests)
             result["as"] = "admin" if user == admin else "representative"
             results.append(result)
     anonymous = Client()
-    results.append({**measure(anonymous, "/accounts/login/", args.requests), "as": "anonymous"})
-
-    report = {
-        "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
-        "data": {
-            "organizations": args.orgs,
-            "users": args.users,
-            "memberships": Membership.objects.count(),
-            "members_in_measured_org": members_in_measured,
-            "phi_access_rows": PhiAccessLog.objects.count(),
-            "phi_access_rows_in_measured_org": phi_rows_in_measured,
-        },
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "results": results,
-    }
-    print(f"\n{'request':<45} {'as':<15} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  queries")
-    for r in results:
-        timing = f"{r['p50_ms']:>8} {r['p95_ms']:>8} {r['max_ms']:>8}"
-        print(f"{r['path']:<45} {r['as']:<15} {timing}  {r['queries']}")
-    out = Path(__file__).resolve().parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(report, indent=2))
+    results.append({**measure(anonymous, "/accounts/login/", requests), "as": "anonymous"})
+    return results
 
 
 if __name__ == "__main__":

@@ -1,27 +1,46 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from accounts import demo as accounts_demo
 from core.management.base import AuditedCommand
+from payers import demo as payers_demo
 from staff import demo
 
 
 class Command(AuditedCommand):
-    help = "Create demo organizations and one user per role (once), then print how to sign in."
+    help = (
+        "Create the demo organizations, people, payers, patients and accounts that are missing "
+        "(each app in dependency order), then print how to sign in."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError(
                 "seed_demo creates users whose passwords are published; it runs only with DJANGO_DEBUG=true."
             )
-        if demo.demo_present():
-            self.stdout.write("Demo data is already present; nothing was created.")
-        else:
+        started = time.monotonic()
+        created = []
+        if not demo.demo_present():
             demo.seed()
-            self.stdout.write(self.style.SUCCESS("Demo data created."))
+            created.append("organizations and people")
+        if payers_demo.seed():
+            created.append("payers")
+        accounts = accounts_demo.seed()
+        if accounts:
+            created.append(f"{accounts} patient accounts")
+        if created:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo data created ({', '.join(created)}) in {time.monotonic() - started:.1f} s."
+                )
+            )
+        else:
+            self.stdout.write("Demo data is already present; nothing was created.")
         rows = demo.login_table()
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         self.stdout.write(f"\nDemo sign-ins (password for all: {settings.DEMO_PASSWORD})")
