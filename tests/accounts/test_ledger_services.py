@@ -403,7 +403,7 @@ def test_fee_edits_price_multi_unit_lines_per_unit(org, account, posting_special
                 date(2026, 9, 1), "hcpcs", "J1885", D("30.00"), units=D("3"), diagnoses=("E119",)
             ),
             services.ChargeInput(
-                date(2026, 9, 1), "hcpcs", "J1885", D("20.00"), units=D("2"), diagnoses=("M545",)
+                date(2026, 9, 1), "hcpcs", "J1885", D("26.00"), units=D("2"), diagnoses=("M545",)
             ),
             services.ChargeInput(date(2026, 9, 1), "revenue", "0110", D("900.00"), units=D("3")),
         ],
