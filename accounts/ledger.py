@@ -89,7 +89,41 @@ def post_entries(
         )
     LedgerEntry.objects.bulk_create(entries)
     _move_balances(account, entries, today)
+    if account.status == PatientAccount.Status.CLOSED:
+        _reopen(account, by)
     return entries
+
+
+def _reopen(account: PatientAccount, by: Any) -> None:
+    """Money arriving on a closed account (a late charge, a refund) opens it again, so the
+    balance is worked rather than hidden among closed accounts."""
+    from core.audit import mark_change
+    from core.timeline import event_record
+
+    account.status = PatientAccount.Status.OPEN
+    mark_change(account, by=by, reason="money posted to a closed account")
+    account.save(update_fields=["status", "updated_at"])
+    event_record(
+        organization=account.organization,
+        subject=account,
+        kind="accounts.account.reopened",
+        summary="Account reopened: money was posted to it after it was closed",
+        by=by,
+    )
+
+
+# The balance columns hold 14 digits with 2 decimals.
+BALANCE_LIMIT = Decimal("1000000000000.00")
+
+
+def _check_room(account: PatientAccount, deltas: dict[int | None, Decimal], buckets: dict) -> None:
+    totals = [b.balance + deltas.get(c, ZERO) for c, b in buckets.items()]
+    totals += [d for c, d in deltas.items() if c not in buckets]
+    totals.append(account.balance + sum(deltas.values(), ZERO))
+    if any(abs(t) >= BALANCE_LIMIT for t in totals):
+        raise InvalidInput(
+            "amount: the account's balance would exceed 999,999,999,999.99; check the amounts", field="amount"
+        )
 
 
 def _move_balances(account: PatientAccount, entries: list[LedgerEntry], today: date) -> None:
@@ -97,6 +131,7 @@ def _move_balances(account: PatientAccount, entries: list[LedgerEntry], today: d
     for entry in entries:
         deltas[entry.coverage_id] += entry.amount
     buckets = {b.coverage_id: b for b in AccountBucket.objects.filter(account=account)}
+    _check_room(account, deltas, buckets)
     new, changed = [], []
     for coverage_id, delta in deltas.items():
         bucket = buckets.get(coverage_id)

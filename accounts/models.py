@@ -78,6 +78,8 @@ class Interpreter(models.TextChoices):
 class Patient(BaseModel):
     """A person who received care from the organization. Never holds a full SSN."""
 
+    contains_phi = True  # its history page is a read of patient data (PHI access log)
+
     Sex = Sex
 
     Interpreter = Interpreter
@@ -185,6 +187,8 @@ class GuarantorRelationship(models.TextChoices):
 class Guarantor(BaseModel):
     """The person financially responsible for an account; ``patient`` is set when it is the patient."""
 
+    contains_phi = True  # its history page is a read of patient data (PHI access log)
+
     Relationship = GuarantorRelationship
 
     organization = models.ForeignKey("staff.Organization", on_delete=models.PROTECT, related_name="+")
@@ -240,6 +244,8 @@ class ContactRelationship(models.TextChoices):
 
 class AuthorizedContact(BaseModel):
     """Someone other than the patient to whom staff may disclose, within ``scopes``, between two dates."""
+
+    contains_phi = True  # its history page is a read of patient data (PHI access log)
 
     Relationship = ContactRelationship
 
@@ -299,6 +305,8 @@ class AuthorizedContact(BaseModel):
 
 class Coverage(BaseModel):
     """A patient's insurance under a plan, in order of responsibility (1 primary, 2 secondary, 3 tertiary)."""
+
+    contains_phi = True  # its history page is a read of patient data (PHI access log)
 
     class Priority(models.IntegerChoices):
         PRIMARY = 1, "Primary"
@@ -414,6 +422,8 @@ class AccountStatus(models.TextChoices):
 
 class PatientAccount(BaseModel):
     """An encounter, professional or pharmacy account: what is billed and owed for a stay or visit."""
+
+    contains_phi = True  # its history page is a read of patient data (PHI access log)
 
     Kind = AccountKind
 
@@ -537,6 +547,8 @@ class ChargeStatus(models.TextChoices):
 class Charge(BaseModel):
     """A billed service or dispensed drug on an account; its money lives in a ledger entry."""
 
+    contains_phi = True  # its history page is a read of patient data (PHI access log)
+
     CodeType = CodeType
 
     Status = ChargeStatus
@@ -601,6 +613,8 @@ class EditStatus(models.TextChoices):
 
 class ChargeEdit(BaseModel):
     """A problem found on a charge that must be fixed or overridden before the charge is billed."""
+
+    contains_phi = True  # its history page is a read of patient data (PHI access log)
 
     class Rule(models.TextChoices):
         DIAGNOSIS_INVALID = "diagnosis_invalid", "Diagnosis code not valid"
@@ -741,6 +755,8 @@ class RequestStatus(models.TextChoices):
 
 class AdjustmentRequest(BaseModel):
     """An adjustment or write-off above the requester's limit, waiting for a supervisor."""
+
+    contains_phi = True  # its history page is a read of patient data (PHI access log)
 
     Status = RequestStatus
 

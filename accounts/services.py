@@ -616,10 +616,6 @@ def responsible_coverages(account: PatientAccount, days: set[date]) -> dict[date
     }
 
 
-def responsible_coverage(account: PatientAccount, on: date) -> Coverage | None:
-    return responsible_coverages(account, {on})[on]
-
-
 @dataclass(frozen=True)
 class ChargeInput:
     service_date: date

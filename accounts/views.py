@@ -95,7 +95,7 @@ def _older_than(request: HttpRequest) -> int | None:
     raw = request.GET.get("older_than", "")
     if not raw:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise Http404("Bad ledger position")
     return int(raw)
 

@@ -13,5 +13,4 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("accounts.api.statement_urls")),
     path("", include("accounts.api.import_urls")),
-    path("", include("correspondence.api.urls")),
 ]

@@ -70,6 +70,13 @@ def read_csv(content: bytes | str, *, required: Iterable[str], optional: Iterabl
     if not text.strip():
         raise CsvRejected([RowError(1, "", "the file is empty; the first line must name the columns")])
     reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _read_rows(reader, required, optional)
+    except csv.Error as exc:
+        raise CsvRejected([RowError(reader.line_num, "", f"the file cannot be read as CSV: {exc}")]) from None
+
+
+def _read_rows(reader: Any, required: list[str], optional: list[str]) -> list[CsvRow]:
     header = [h.strip().lower() for h in next(reader)]
     errors = []
     known = set(required) | set(optional)

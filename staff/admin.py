@@ -22,10 +22,33 @@ from staff.models import (
 
 
 class ScopedAdmin(SimpleHistoryAdmin):
-    """Lists rows through ``visible_to(user)``, like every page and endpoint."""
+    """Lists rows, and offers related rows in its choice fields, through ``visible_to(user)``,
+    like every page and endpoint; a row saved into another organization is refused."""
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).visible_to(request.user)
+
+    def _scoped(self, db_field: Any, request: HttpRequest, kwargs: dict) -> dict:
+        queryset = db_field.related_model._default_manager.all()
+        if hasattr(queryset, "visible_to"):
+            kwargs["queryset"] = queryset.visible_to(request.user)
+        return kwargs
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        return super().formfield_for_foreignkey(db_field, request, **self._scoped(db_field, request, kwargs))
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        return super().formfield_for_manytomany(db_field, request, **self._scoped(db_field, request, kwargs))
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        from django.core.exceptions import PermissionDenied
+
+        from staff.permissions import memberships_of
+
+        organization_id = getattr(obj, "organization_id", None)
+        if organization_id is not None and organization_id not in memberships_of(request.user):
+            raise PermissionDenied("You are not a member of that organization.")
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Organization)

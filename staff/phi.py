@@ -36,3 +36,25 @@ def phi_access_record(
         user_agent=request.headers.get("User-Agent", "")[:200],
         request_id=current_request_id(),
     )
+
+
+def phi_access_record_many(
+    *, request: Any, subjects: list[models.Model], action: str = PhiAccessLog.Action.VIEW
+) -> None:
+    """One row per distinct subject (each with its own organization), in one insert: for API
+    lists that return patient data of several patients at once."""
+    unique = {(type(s), s.pk): s for s in subjects}.values()
+    PhiAccessLog.objects.bulk_create(
+        PhiAccessLog(
+            organization_id=subject.organization_id,
+            user=request.user,
+            action=action,
+            subject_type=ContentType.objects.get_for_model(subject, for_concrete_model=True),
+            subject_id=subject.pk,
+            path=request.path[:300],
+            ip_address=_client_ip(request),
+            user_agent=request.headers.get("User-Agent", "")[:200],
+            request_id=current_request_id(),
+        )
+        for subject in unique
+    )

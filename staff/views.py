@@ -13,6 +13,7 @@ from staff.forms import SwitchOrganizationForm
 from staff.middleware import SESSION_KEY
 from staff.models import Role
 from staff.permissions import can_view_history, memberships_of
+from staff.phi import phi_access_record
 
 # What each role can open today. Only pages that exist are listed, so the home page
 # never promises a screen that is not there. URL names of higher apps are plain strings:
@@ -114,6 +115,8 @@ def object_history(request: HttpRequest, app_label: str, model: str, reference: 
     # Same answer for "no such record" and "not yours": another organization's records stay unknown.
     if obj is None or not can_view_history(request.user, obj):
         raise Http404("No such record")
+    if getattr(model_class, "contains_phi", False):
+        phi_access_record(request=request, subject=obj, organization=obj.organization)
     return render(
         request,
         "core/history.html",

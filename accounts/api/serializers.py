@@ -646,20 +646,7 @@ class AccountAdjustInputSerializer(serializers.Serializer):
 # Units are positive (a database constraint); the smallest the column holds is a thousandth.
 MIN_UNITS = Decimal("0.001")
 
-CORRECTABLE_CHARGE_FIELDS = [
-    "code",
-    "modifiers",
-    "revenue_code",
-    "diagnoses",
-    "description",
-    "units",
-    "place_of_service",
-    "rx_number",
-    "fill_number",
-    "ndc",
-    "quantity",
-    "days_supply",
-]
+CORRECTABLE_CHARGE_FIELDS = sorted(services.CORRECTABLE_CHARGE_FIELDS)
 
 
 class ChargeEditSerializer(serializers.ModelSerializer):

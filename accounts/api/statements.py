@@ -5,8 +5,9 @@ make a new statement; ``GET /api/v1/documents/{reference}/`` and ``…/pdf/`` re
 document. Accounts and documents come from ``visible_to(request.user)``: another
 organization's references answer 404. Anyone who may see an account may make a
 printed statement; emailing one also needs ``can_edit_patient`` (403 otherwise, from
-the service). Reading a PDF writes the PHI access log against the account; lists and
-document metadata do not (they hold no more than a title and dates).
+the service). Reading a PDF writes the PHI access log against the account; so does
+listing an account's documents or reading one document's details, which carry the
+address a statement was emailed to.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class AccountStatementViewSet(StaffViewSet):
     )
     def list(self, request: Request, reference: UUID) -> Response:
         account = self.account()
+        phi_access_record(request=request, subject=account, organization=account.organization)
         page = self.paginate_queryset(documents_for(account))
         context = {**self.get_serializer_context(), "account": account}
         return self.get_paginated_response(DocumentSerializer(page, many=True, context=context).data)
@@ -155,6 +157,12 @@ class _FirstRenderer(BaseContentNegotiation):
 class DocumentViewSet(mixins.RetrieveModelMixin, StaffViewSet):
     serializer_class = DocumentSerializer
     predicates = {"retrieve": can_view_account, "pdf": can_view_account}
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        document = self.get_object()
+        account = PatientAccount.objects.select_related("organization").get(pk=document.subject_id)
+        phi_access_record(request=request, subject=account, organization=account.organization)
+        return Response(self.get_serializer(document).data)
 
     def get_queryset(self) -> QuerySet[Document]:
         queryset = Document.objects.visible_to(self.request.user).of_subject_model(PatientAccount)

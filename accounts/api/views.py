@@ -11,10 +11,10 @@ checks them again inside its transaction.
 PHI access log: every read of one patient's record writes a row. Retrieving a patient,
 a coverage or an authorized contact logs the patient; retrieving an account, a charge, a
 ledger entry or an adjustment request, or reading an account's ledger, logs the account.
-Lists are not logged: they are how staff find the record to open, and a row per patient
-on every page of every search would bury the record openings a supervisor reviews. The
-patient list therefore shows only what identifies a person (name, date of birth, MRN);
-demographics and contact data come with the logged detail read.
+The patient list is not logged: it is how staff find the record to open, and it shows
+only what identifies a person (name, date of birth, MRN). Lists that return more than
+that (coverages with member ids, authorized contacts, charges with diagnoses, ledger
+entries, adjustment requests) log one row per patient or account on the page.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ from accounts.permissions import (
 from core.api import StableCursorPagination
 from staff.api.base import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, StaffViewSet, organizations_where
 from staff.models import Organization
-from staff.phi import phi_access_record
+from staff.phi import phi_access_record, phi_access_record_many
 
 ACCEPTED = OpenApiResponse(
     AdjustmentRequestSerializer,
@@ -111,6 +111,22 @@ ACCEPTED = OpenApiResponse(
 def record_access(request: Request, subject: Any, organization: Organization) -> None:
     """One PHI access log row: ``request.user`` read ``subject`` (a patient or an account)."""
     phi_access_record(request=request, subject=subject, organization=organization)
+
+
+class LogsListedRecords:
+    """Writes the PHI access log for the patients or accounts whose data a list page returns."""
+
+    phi_subject = "patient"  # the attribute of each row that is the record read
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)  # type: ignore[misc]
+        rows = page if page is not None else []
+        if self.action == "list" and rows:  # type: ignore[attr-defined]
+            phi_access_record_many(
+                request=self.request,  # type: ignore[attr-defined]
+                subjects=[getattr(row, self.phi_subject) for row in rows],
+            )
+        return page
 
 
 def changes_of(data: dict[str, Any]) -> dict[str, Any]:
@@ -288,7 +304,8 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffView
         responses={200: CoverageSerializer, 404: NOT_FOUND},
     ),
 )
-class CoverageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffViewSet):
+class CoverageViewSet(LogsListedRecords, mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffViewSet):
+    phi_subject = "patient"
     serializer_class = CoverageSerializer
     filterset_class = CoverageFilterSet
     predicates = {"create": can_edit_patient, "update_details": can_edit_patient, "verify": can_edit_patient}
@@ -363,7 +380,10 @@ class CoverageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffVie
         responses={200: AuthorizedContactSerializer, 404: NOT_FOUND},
     ),
 )
-class AuthorizedContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffViewSet):
+class AuthorizedContactViewSet(
+    LogsListedRecords, mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffViewSet
+):
+    phi_subject = "patient"
     serializer_class = AuthorizedContactSerializer
     filterset_class = AuthorizedContactFilterSet
     predicates = {"create": can_edit_patient, "end": can_edit_patient}
@@ -606,7 +626,8 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffView
         responses={200: ChargeSerializer, 404: NOT_FOUND},
     ),
 )
-class ChargeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffViewSet):
+class ChargeViewSet(LogsListedRecords, mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffViewSet):
+    phi_subject = "account"
     serializer_class = ChargeSerializer
     filterset_class = ChargeFilterSet
     predicates = {"correct": can_post_charges, "override_edit": can_override_edits}
@@ -671,7 +692,8 @@ class ChargeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffViewS
         responses={200: LedgerEntrySerializer, 404: NOT_FOUND},
     ),
 )
-class LedgerEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffViewSet):
+class LedgerEntryViewSet(LogsListedRecords, mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffViewSet):
+    phi_subject = "account"
     """Read-only apart from ``reverse``: entries are never changed, a correction is a new entry."""
 
     serializer_class = LedgerEntrySerializer
@@ -723,7 +745,10 @@ class LedgerEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Staff
         responses={200: AdjustmentRequestSerializer, 404: NOT_FOUND},
     ),
 )
-class AdjustmentRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffViewSet):
+class AdjustmentRequestViewSet(
+    LogsListedRecords, mixins.ListModelMixin, mixins.RetrieveModelMixin, StaffViewSet
+):
+    phi_subject = "account"
     serializer_class = AdjustmentRequestSerializer
     filterset_class = AdjustmentRequestFilterSet
     predicates = {"approve": can_approve_adjustments, "reject": can_approve_adjustments}
