@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 
 from accounts.choices import ADJUSTMENT_KINDS, AdjustmentReason
-from accounts.models import AuthorizedContact, Coverage, PatientAccount
+from accounts.models import AuthorizedContact, Coverage, Patient, PatientAccount
 from accounts.querysets import phone_digits
 from core.money import parse_money
 from payers.models import Plan
@@ -221,3 +221,47 @@ class ChargeCorrectionForm(forms.Form):
             "units": data["units"],
             "description": data["description"],
         }
+
+
+class PatientForm(forms.ModelForm):
+    """Demographics and communication preferences; phones are kept as ten digits."""
+
+    reason = forms.CharField(max_length=300, help_text="E.g. “Patient called with a new address”.")
+
+    class Meta:
+        model = Patient
+        fields = [
+            "first_name",
+            "middle_name",
+            "last_name",
+            "suffix",
+            "date_of_birth",
+            "sex",
+            "address_line1",
+            "address_line2",
+            "city",
+            "state",
+            "postal_code",
+            "phone",
+            "mobile_phone",
+            "email",
+            "preferred_language",
+            "interpreter",
+            "preferred_contact",
+            "ok_to_text",
+            "ok_to_email",
+            "ok_to_leave_voicemail",
+        ]
+        widgets = {"date_of_birth": DATE_INPUT}
+
+    def _clean_phone(self, name: str) -> str:
+        raw = self.cleaned_data[name]
+        if raw and len(phone_digits(raw)) != 10:
+            raise forms.ValidationError("Enter a 10-digit phone number.")
+        return phone_digits(raw)
+
+    def clean_phone(self) -> str:
+        return self._clean_phone("phone")
+
+    def clean_mobile_phone(self) -> str:
+        return self._clean_phone("mobile_phone")

@@ -9,6 +9,7 @@ app_name = "accounts"
 urlpatterns = [
     path("patients/", views.patient_search, name="patient_search"),
     path("patients/<uuid:reference>/", views.patient_detail, name="patient_detail"),
+    path("patients/<uuid:reference>/edit/", views_actions.patient_edit, name="patient_edit"),
     path("patients/<uuid:reference>/coverages/add/", views_actions.coverage_add, name="coverage_add"),
     path("patients/<uuid:reference>/contacts/add/", views_actions.contact_add, name="contact_add"),
     path("coverages/<uuid:reference>/edit/", views_actions.coverage_edit, name="coverage_edit"),

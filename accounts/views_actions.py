@@ -31,12 +31,21 @@ from accounts.forms import (
     DecisionForm,
     EndContactForm,
     FlagsForm,
+    PatientForm,
     ReasonForm,
     StatusForm,
     TransferForm,
     VerificationForm,
 )
-from accounts.models import AdjustmentRequest, AuthorizedContact, Charge, ChargeEdit, Coverage, LedgerEntry
+from accounts.models import (
+    AdjustmentRequest,
+    AuthorizedContact,
+    Charge,
+    ChargeEdit,
+    Coverage,
+    LedgerEntry,
+    Patient,
+)
 from accounts.views import _organization, get_account_for_user, get_patient_for_user
 from core.errors import DomainError
 from core.money import format_money
@@ -213,6 +222,28 @@ def flags(request: HttpRequest, reference: UUID) -> HttpResponse:
 
     return _form_page(
         request, subject=account, form=form, title="Account flags", run=run, back=_account_url(account)
+    )
+
+
+@login_required
+def patient_edit(request: HttpRequest, reference: UUID) -> HttpResponse:
+    patient = get_patient_for_user(request, reference)
+    require(perms.can_edit_patient(request.user, patient), "You may not change this patient.")
+    form = PatientForm(request.POST or None, instance=Patient.objects.get(pk=patient.pk))
+
+    def run(data: dict) -> str:
+        reason = data.pop("reason")
+        services.patient_update(patient=patient, changes=data, reason=reason, by=request.user)
+        return "Patient details saved."
+
+    return _form_page(
+        request,
+        subject=patient,
+        form=form,
+        title="Edit patient details",
+        run=run,
+        back=_patient_url(patient, _from_account(request, patient)),
+        submit="Save details",
     )
 
 

@@ -304,3 +304,19 @@ def test_adding_a_primary_coverage_moves_the_old_one_down(client, rep, account):
     assert response.status_code == 302
     old.refresh_from_db()
     assert old.priority == 2
+
+
+def test_rep_updates_a_patients_address_with_a_reason(client, rep, appeals_coordinator, account):
+    url = reverse("accounts:patient_edit", args=[account.patient.reference])
+    client.force_login(appeals_coordinator)
+    assert client.get(url).status_code == 403
+    client.force_login(rep)
+    form = client.get(url).context["form"]
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data.update({"address_line1": "12 New Street", "phone": "(312) 555-0199", "reason": "Patient called"})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    patient = account.patient
+    patient.refresh_from_db()
+    assert (patient.address_line1, patient.phone) == ("12 New Street", "3125550199")
+    assert patient.history.first().history_change_reason == "Patient called"
