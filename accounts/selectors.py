@@ -82,7 +82,7 @@ def ledger_page(
     never a scan of the whole ledger.
     """
     entries = LedgerEntry.objects.filter(account=account).select_related(
-        "coverage__plan__payer", "actor", "reverses", "charge"
+        "coverage__plan__payer", "actor", "reverses"
     )
     after = ZERO
     if older_than is not None:
