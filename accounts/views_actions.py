@@ -48,15 +48,10 @@ from accounts.models import (
 )
 from accounts.views import _organization, get_account_for_user, get_patient_for_user
 from core.errors import DomainError
+from core.forms import add_refusal
 from core.money import format_money
 from staff.permissions import require
 from staff.phi import phi_access_record
-
-
-def _show_error(form: django_forms.Form, exc: DomainError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    message = exc.message.split(": ", 1)[1] if field and exc.message.startswith(f"{field}: ") else exc.message
-    form.add_error(field, message)
 
 
 def _form_page(
@@ -74,7 +69,7 @@ def _form_page(
         try:
             message = run(form.cleaned_data)
         except DomainError as exc:
-            _show_error(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, message)
             return redirect(back)

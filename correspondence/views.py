@@ -15,12 +15,13 @@ from csp.decorators import csp_exempt
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from core.errors import DomainError
+from core.forms import add_refusal, error_summary
 from correspondence import rendering, services
 from correspondence.defaults import DEFAULTS
 from correspondence.forms import (
@@ -48,25 +49,6 @@ def _active_organization(
 
 def _template_in(organization: Organization, reference: UUID) -> LetterTemplate:
     return get_object_or_404(LetterTemplate.objects.in_organization(organization), reference=reference)
-
-
-def _add_refusal(form: forms.Form, exc: Exception) -> None:
-    """Show a service's refusal beside the field it names (``"body: line 3: …"`` → on ``body``)."""
-    if isinstance(exc, DomainError):
-        field, text = exc.field, exc.message
-        if field and text.startswith(f"{field}: "):
-            text = text[len(field) + 2 :]
-        form.add_error(field if field in form.fields else None, text[:1].upper() + text[1:])
-        return
-    form.add_error(None, str(exc) or "You do not have permission to do this.")
-
-
-def _error_summary(form: forms.Form) -> str:
-    parts = []
-    for name, errors in form.errors.items():
-        label = None if name == NON_FIELD_ERRORS else form[name].label
-        parts.extend(f"{label}: {error}" if label else error for error in errors)
-    return " ".join(parts)
 
 
 # --- list and letterhead ----------------------------------------------------------------------
@@ -129,11 +111,11 @@ def letterhead_update(request: HttpRequest) -> HttpResponse:
                 by=request.user,
             )
         except _REFUSALS as exc:
-            _add_refusal(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, "Letterhead and payment details saved.")
             return redirect("correspondence:template_list")
-    messages.error(request, f"Letterhead not saved. {_error_summary(form)}")
+    messages.error(request, f"Letterhead not saved. {error_summary(form)}")
     return _render_list(request, organization, letterhead_form=form)
 
 
@@ -186,11 +168,11 @@ def template_create(request: HttpRequest) -> HttpResponse:
                 organization=organization, by=request.user, **form.cleaned_data
             )
         except _REFUSALS as exc:
-            _add_refusal(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, f"Template {template.name} created.")
             return redirect("correspondence:template_detail", reference=template.reference)
-    messages.error(request, f"Template not created. {_error_summary(form)}")
+    messages.error(request, f"Template not created. {error_summary(form)}")
     return _render_form(request, organization, form=form, template=None, status=400)
 
 
@@ -233,11 +215,11 @@ def template_update(request: HttpRequest, reference: UUID) -> HttpResponse:
                 is_default=data["is_default"],
             )
         except _REFUSALS as exc:
-            _add_refusal(form, exc)
+            add_refusal(form, exc)
         else:
             messages.success(request, f"Template {template.name} saved.")
             return redirect("correspondence:template_detail", reference=template.reference)
-    messages.error(request, f"Template not saved. {_error_summary(form)}")
+    messages.error(request, f"Template not saved. {error_summary(form)}")
     return _render_form(request, organization, form=form, template=template, status=400)
 
 
@@ -278,7 +260,7 @@ def template_preview(request: HttpRequest) -> HttpResponse:
     form = TemplatePreviewForm(request.POST)
     if not form.is_valid():
         return render(
-            request, "correspondence/preview_error.html", {"message": _error_summary(form)}, status=400
+            request, "correspondence/preview_error.html", {"message": error_summary(form)}, status=400
         )
     return _preview(request, organization, **form.cleaned_data)
 

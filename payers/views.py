@@ -19,7 +19,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -31,6 +31,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from core.csvimport import CsvRejected
 from core.errors import DomainError
+from core.forms import add_refusal, error_summary
 from core.timeline import timeline_for
 from payers import fee_import, services
 from payers.filtersets import PayerFilterSet
@@ -94,30 +95,6 @@ def active_organization(request: HttpRequest, predicate: Predicate = can_view_pa
 def scoped(model: type, request: HttpRequest, organization: Organization) -> QuerySet:
     """Rows of ``model`` the user may see, in the active organization only."""
     return model.objects.visible_to(request.user).in_organization(organization)
-
-
-def add_refusal(form: forms.Form, exc: Exception) -> None:
-    """Attach a service's refusal to the form, on the field it names when the form has it."""
-    if isinstance(exc, DomainError):
-        field, text = exc.field, exc.message
-        # Domain messages read "field: what is wrong"; the form shows the label instead.
-        if field and text.startswith(f"{field}: "):
-            text = text[len(field) + 2 :]
-        if field in form.fields:
-            form.add_error(field, text[:1].upper() + text[1:])
-        else:
-            form.add_error(None, exc.message)
-        return
-    form.add_error(None, str(exc) or "You do not have permission to do this.")
-
-
-def error_summary(form: forms.Form) -> str:
-    """``"Reason: This field is required."``: every error, prefixed with its field's label."""
-    parts = []
-    for name, errors in form.errors.items():
-        label = None if name == NON_FIELD_ERRORS else form[name].label
-        parts.extend(f"{label}: {error}" if label else str(error) for error in errors)
-    return " ".join(parts)
 
 
 def run(form: forms.Form, service: Callable[..., Any], **kwargs: Any) -> Any | None:

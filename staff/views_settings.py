@@ -23,7 +23,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -34,6 +34,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from core.errors import DomainError
+from core.forms import add_refusal, error_summary
 from core.money import ZERO, format_money
 from core.timeline import timeline_for
 from staff import services
@@ -89,36 +90,12 @@ def _active_organization(request: HttpRequest, predicate: Predicate) -> Organiza
 # --- errors ------------------------------------------------------------------------------
 
 
-def _add_refusal(form: forms.Form, exc: Exception) -> None:
-    """Attach a service's refusal to the form, on the field it names when the form has it."""
-    if isinstance(exc, DomainError):
-        field, text = exc.field, exc.message
-        # Domain messages read "field: what is wrong"; the form shows the label instead.
-        if field and text.startswith(f"{field}: "):
-            text = text[len(field) + 2 :]
-        if field in form.fields:
-            form.add_error(field, text[:1].upper() + text[1:])
-        else:
-            form.add_error(None, exc.message)
-        return
-    form.add_error(None, str(exc) or "You do not have permission to do this.")
-
-
-def _error_summary(form: forms.Form) -> str:
-    """``"Reason: This field is required."``: every error, prefixed with its field's label."""
-    parts = []
-    for name, errors in form.errors.items():
-        label = None if name == NON_FIELD_ERRORS else form[name].label
-        parts.extend(f"{label}: {error}" if label else error for error in errors)
-    return " ".join(parts)
-
-
 def _run(form: forms.Form, service: Callable[..., Any], **kwargs: Any) -> Any | None:
     """Call ``service`` once with ``kwargs``; on refusal record it on ``form`` and return None."""
     try:
         return service(**kwargs)
     except _REFUSALS as exc:
-        _add_refusal(form, exc)
+        add_refusal(form, exc)
         return None
 
 
@@ -134,7 +111,7 @@ def _back(request: HttpRequest, url_name: str) -> HttpResponse:
 
 
 def _row_action_failed(request: HttpRequest, form: forms.Form, what: str, url_name: str) -> HttpResponse:
-    messages.error(request, f"{what}. {_error_summary(form)}")
+    messages.error(request, f"{what}. {error_summary(form)}")
     return _back(request, url_name)
 
 
@@ -210,7 +187,7 @@ def member_add(request: HttpRequest) -> HttpResponse:
                 request, f"{membership.user.full_name} added as {membership.get_role_display()}."
             )
             return redirect("staff:members")
-    messages.error(request, f"Member not added. {_error_summary(form)}")
+    messages.error(request, f"Member not added. {error_summary(form)}")
     return _render_members(request, organization, add_form=form)
 
 
@@ -231,7 +208,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
         if team is not None:
             messages.success(request, f"Team {team.name} created.")
             return redirect("staff:members")
-    messages.error(request, f"Team not created. {_error_summary(form)}")
+    messages.error(request, f"Team not created. {error_summary(form)}")
     return _render_members(request, organization, team_form=form)
 
 
@@ -393,7 +370,7 @@ def approval_limit_set(request: HttpRequest) -> HttpResponse:
                 f"set to {format_money(limit.max_amount)}.",
             )
             return redirect("staff:approval_limits")
-    messages.error(request, f"Limit not changed. {_error_summary(form)}")
+    messages.error(request, f"Limit not changed. {error_summary(form)}")
     return _render_approval_limits(request, organization, form=form)
 
 
@@ -453,7 +430,7 @@ def organization_update(request: HttpRequest) -> HttpResponse:
         if updated is not None:
             messages.success(request, "Organization settings saved.")
             return redirect("staff:organization_settings")
-    messages.error(request, f"Settings not saved. {_error_summary(form)}")
+    messages.error(request, f"Settings not saved. {error_summary(form)}")
     return _render_organization_settings(request, organization, organization_form=form)
 
 
@@ -474,7 +451,7 @@ def closure_add(request: HttpRequest) -> HttpResponse:
         if closure is not None:
             messages.success(request, f"Closed on {closure.date:%Y-%m-%d}: {closure.reason}.")
             return redirect("staff:organization_settings")
-    messages.error(request, f"Closure day not added. {_error_summary(form)}")
+    messages.error(request, f"Closure day not added. {error_summary(form)}")
     return _render_organization_settings(request, organization, closure_form=form)
 
 
