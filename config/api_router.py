@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("accounts.api.statement_urls")),
     path("", include("accounts.api.import_urls")),
+    path("", include("claims.api.urls")),
 ]

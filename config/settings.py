@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "payers",
     "correspondence",
     "accounts",
+    "claims",
 ]
 
 MIDDLEWARE = [

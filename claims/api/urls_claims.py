@@ -1,0 +1,3 @@
+"""Claims API routes: urls_claims."""
+
+urlpatterns: list = []

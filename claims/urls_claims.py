@@ -1,0 +1,3 @@
+"""Claims pages: urls_claims."""
+
+urlpatterns: list = []
