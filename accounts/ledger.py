@@ -55,19 +55,42 @@ def lock_account(account: PatientAccount) -> PatientAccount:
     return account
 
 
+def lock_accounts(account_ids: set[int] | list[int]) -> dict[int, PatientAccount]:
+    """Row locks on many accounts for the rest of the transaction, taken in id order so two
+    bulk posters never deadlock; returns the fresh rows by id."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_accounts must run inside a transaction")
+    rows = PatientAccount.objects.select_for_update(no_key=True).filter(pk__in=account_ids).order_by("pk")
+    return {account.pk: account for account in rows}
+
+
 def post_entries(
     *, account: PatientAccount, specs: list[EntrySpec], source: str, by: Any
 ) -> list[LedgerEntry]:
     """Insert ``specs`` on ``account`` (locked by the caller) and move its stored balances."""
-    if not specs:
+    return post_entries_many(postings=[(account, spec) for spec in specs], source=source, by=by)
+
+
+def post_entries_many(
+    *, postings: list[tuple[PatientAccount, EntrySpec]], source: str, by: Any
+) -> list[LedgerEntry]:
+    """Insert entries on several accounts (all locked by the caller) in a fixed number of
+    statements, and move each account's stored balances by exactly their amounts.
+
+    The bulk path of remittance posting: one INSERT for the entries, one read and at most
+    two writes for the buckets, one UPDATE for the accounts, however many accounts.
+    """
+    if not postings:
         return []
     now = timezone.now()
     today = timezone.localdate()
     entries = []
-    for spec in specs:
+    accounts: dict[int, PatientAccount] = {}
+    for account, spec in postings:
         amount = quantize_cents(spec.amount)
         if amount == ZERO:
             raise InvalidInput("amount: a ledger entry cannot be zero", field="amount")
+        accounts[account.pk] = account
         entries.append(
             LedgerEntry(
                 organization_id=account.organization_id,
@@ -88,9 +111,10 @@ def post_entries(
             )
         )
     LedgerEntry.objects.bulk_create(entries)
-    _move_balances(account, entries, today)
-    if account.status == PatientAccount.Status.CLOSED:
-        _reopen(account, by)
+    _move_balances(accounts, entries, today)
+    for account in accounts.values():
+        if account.status == PatientAccount.Status.CLOSED:
+            _reopen(account, by)
     return entries
 
 
@@ -126,42 +150,44 @@ def _check_room(account: PatientAccount, deltas: dict[int | None, Decimal], buck
         )
 
 
-def _move_balances(account: PatientAccount, entries: list[LedgerEntry], today: date) -> None:
-    deltas: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
+def _move_balances(accounts: dict[int, PatientAccount], entries: list[LedgerEntry], today: date) -> None:
+    deltas: dict[int, dict[int | None, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for entry in entries:
-        deltas[entry.coverage_id] += entry.amount
-    buckets = {b.coverage_id: b for b in AccountBucket.objects.filter(account=account)}
-    _check_room(account, deltas, buckets)
+        deltas[entry.account_id][entry.coverage_id] += entry.amount
+    buckets: dict[int, dict[int | None, AccountBucket]] = defaultdict(dict)
+    for bucket in AccountBucket.objects.filter(account_id__in=list(deltas)):
+        buckets[bucket.account_id][bucket.coverage_id] = bucket
     new, changed = [], []
-    for coverage_id, delta in deltas.items():
-        bucket = buckets.get(coverage_id)
-        if bucket is None:
-            bucket = AccountBucket(account=account, coverage_id=coverage_id, balance=delta)
-            buckets[coverage_id] = bucket
-            new.append(bucket)
-        else:
-            bucket.balance += delta
-            changed.append(bucket)
+    for account_id, account_deltas in deltas.items():
+        account = accounts[account_id]
+        own = buckets[account_id]
+        _check_room(account, account_deltas, own)
+        for coverage_id, delta in account_deltas.items():
+            bucket = own.get(coverage_id)
+            if bucket is None:
+                bucket = AccountBucket(account=account, coverage_id=coverage_id, balance=delta)
+                own[coverage_id] = bucket
+                new.append(bucket)
+            else:
+                bucket.balance += delta
+                changed.append(bucket)
+        patient_delta = account_deltas.get(None, ZERO)
+        account.patient_balance += patient_delta
+        account.insurance_balance += sum(account_deltas.values(), ZERO) - patient_delta
+        account.balance = account.patient_balance + account.insurance_balance
+        in_credit = any(b.balance < ZERO for b in own.values())
+        if not in_credit:
+            account.credit_identified_on = None
+        elif account.credit_identified_on is None:
+            account.credit_identified_on = today
+        account.updated_at = timezone.now()
     AccountBucket.objects.bulk_create(new)
     AccountBucket.objects.bulk_update(changed, ["balance"])
-
-    patient_delta = deltas.get(None, ZERO)
-    account.patient_balance += patient_delta
-    account.insurance_balance += sum(deltas.values(), ZERO) - patient_delta
-    account.balance = account.patient_balance + account.insurance_balance
-    in_credit = any(b.balance < ZERO for b in buckets.values())
-    if not in_credit:
-        account.credit_identified_on = None
-    elif account.credit_identified_on is None:
-        account.credit_identified_on = today
     # A plain UPDATE: these columns are excluded from row history because the ledger
-    # entries just inserted are their audit trail; the row is locked by the caller.
-    PatientAccount.objects.filter(pk=account.pk).update(
-        balance=account.balance,
-        insurance_balance=account.insurance_balance,
-        patient_balance=account.patient_balance,
-        credit_identified_on=account.credit_identified_on,
-        updated_at=timezone.now(),
+    # entries just inserted are their audit trail; the rows are locked by the caller.
+    PatientAccount.objects.bulk_update(
+        [accounts[account_id] for account_id in deltas],
+        ["balance", "insurance_balance", "patient_balance", "credit_identified_on", "updated_at"],
     )
 
 

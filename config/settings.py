@@ -315,7 +315,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.ledger_verify",
         "schedule": crontab(hour=2, minute=30),
     },
+    "remittance-drop-folder": {
+        "task": "claims.tasks.remittance_drop_folder",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
+# 835 files dropped in <this folder>/<organization slug>/ are imported every minute.
+REMITTANCE_DROP_DIR = Path(os.environ.get("REMITTANCE_DROP_DIR", DATA_DIR / "remittances"))
 # A heartbeat older than this marks the worker as down on /health/.
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=30)
 

@@ -12,7 +12,8 @@ the dependent's, with the subscriber taken from the parent HL.
 
 Diagnostic codes: ``not_837``, ``truncated_claim``, ``missing_element``, ``missing_segment``,
 ``bad_amount``, ``bad_number``, ``bad_date``, ``bad_hierarchy``, ``claim_total_mismatch``,
-``claim_without_lines``; tokenizer diagnostics are passed through unchanged.
+``claim_without_lines``; tokenizer diagnostics are passed through unchanged. Messages name the
+segment index and element (and the offending value for amounts and dates), never a person.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from claims.x12.tokenizer import Diagnostic, Segment, tokenize
 
@@ -257,10 +258,7 @@ class _Reader:
             return None
         value = raw.strip()
         if _NUMBER.fullmatch(value):
-            try:
-                return Decimal(value)
-            except InvalidOperation:  # pragma: no cover - the pattern only lets decimals through
-                pass
+            return Decimal(value)
         what = "an amount" if money else "a number"
         self._diag(
             "bad_amount" if money else "bad_number",
@@ -299,7 +297,8 @@ class _Reader:
             "bad_date",
             ERROR,
             seg.index,
-            f"{_position(seg.tag, n)} {raw!r} is not a valid {expected} date (segment {seg.index}: {seg.tag})",
+            f"{_position(seg.tag, n)} {raw!r} is not a valid {expected} date "
+            f"(segment {seg.index}: {seg.tag})",
         )
 
     # -- main loop ---------------------------------------------------------------------------------
@@ -355,7 +354,7 @@ class _Reader:
                 "truncated_claim",
                 ERROR,
                 last_index,
-                f"claim {self.claim.patient_control_number!r} (segment {self.claim.segment_index}) "
+                f"the claim at segment {self.claim.segment_index} "
                 f"is not closed: the data ends at segment {last_index} without SE",
             )
             self._close_claim()
@@ -654,7 +653,7 @@ class _Reader:
                 "claim_without_lines",
                 ERROR,
                 claim.segment_index,
-                f"claim {claim.patient_control_number!r} (segment {claim.segment_index}) has no service lines",
+                f"the claim at segment {claim.segment_index} has no service lines (LX/SV1/SV2)",
             )
         elif claim.total_charge is not None and all(line.charge is not None for line in claim.lines):
             line_total = sum((line.charge for line in claim.lines if line.charge is not None), Decimal("0"))
@@ -663,7 +662,7 @@ class _Reader:
                     "claim_total_mismatch",
                     WARNING,
                     claim.segment_index,
-                    f"claim {claim.patient_control_number!r}: CLM02 {claim.total_charge} "
+                    f"claim at segment {claim.segment_index}: CLM02 {claim.total_charge} "
                     f"≠ sum of line charges {line_total}",
                 )
         self.out.claims.append(claim)
@@ -800,4 +799,3 @@ def _fill_name(party: Party837, seg: Segment) -> None:
     party.suffix = seg.get(7)
     party.id_qualifier = seg.get(8)
     party.id_code = seg.get(9)
-
