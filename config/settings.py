@@ -154,6 +154,7 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "staff.context_processors.workspace",
                 "accounts.context_processors.workspace_nav",
+                "claims.context_processors.claims_nav",
             ],
         },
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -271,5 +272,7 @@ class Document(models.Model):
 
     @property
     def filename(self) -> str:
-        """``itemized-statement-2026-11-03.pdf``: what a browser or mail client saves it as."""
-        return f"{slugify(self.title) or self.kind}-{timezone.localdate(self.created_at):%Y-%m-%d}.pdf"
+        """``itemized-statement-2026-11-03.pdf``: what a browser or mail client saves it as. The date
+        is the organization's, so the name is the same whichever time zone is active."""
+        day = self.created_at.astimezone(ZoneInfo(self.organization.time_zone)).date()
+        return f"{slugify(self.title) or self.kind}-{day:%Y-%m-%d}.pdf"

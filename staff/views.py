@@ -25,12 +25,20 @@ _FIND = (
 )
 _NOTICES = ("payers:notice_list", "Payer notices", "Policy and plan changes to read and acknowledge.")
 _PAYERS = ("payers:payer_list", "Payers", "Payer contacts, plans, filing rules and fee schedules.")
+_CLAIMS = ("claims:claim_list", "Claims", "Claims by status and payer, with their remittances and deadlines.")
+_DENIALS = ("claims:denial_list", "Denials", "Denied claims and lines by payer, reason and category, to work.")
+_RECONCILE = ("claims:reconciliation", "Daily reconciliation", "Deposits received against remittances posted.")
 _ROLE_TASKS: dict[str, list[tuple[str, str, str]]] = {
-    Role.REPRESENTATIVE: [_FIND, _NOTICES, _PAYERS],
-    Role.SENIOR_REPRESENTATIVE: [_FIND, _NOTICES, _PAYERS],
-    Role.APPEALS_COORDINATOR: [_FIND, _NOTICES, _PAYERS],
+    Role.REPRESENTATIVE: [_FIND, _CLAIMS, _NOTICES, _PAYERS],
+    Role.SENIOR_REPRESENTATIVE: [_FIND, _CLAIMS, _DENIALS, _NOTICES, _PAYERS],
+    Role.APPEALS_COORDINATOR: [_FIND, _DENIALS, _CLAIMS, _NOTICES, _PAYERS],
     Role.POSTING_SPECIALIST: [
         _FIND,
+        ("claims:remittance_inbox", "Remittances", "Import 835 files and see what posted."),
+        ("claims:exception_list", "Posting exceptions", "Claim payments that need a person before they post."),
+        _DENIALS,
+        ("claims:variance_list", "Variances", "Payments off the contract, and credits to review for refund."),
+        _RECONCILE,
         (
             "accounts:import_upload",
             "Import CSV",
@@ -42,6 +50,8 @@ _ROLE_TASKS: dict[str, list[tuple[str, str, str]]] = {
     Role.SUPERVISOR: [
         _FIND,
         ("accounts:approvals", "Approvals", "Adjustments and write-offs above a requester's limit."),
+        _DENIALS,
+        _RECONCILE,
         ("payers:notice_report", "Notice acknowledgements", "Who has not yet read a payer notice."),
         (
             "staff:members",

@@ -33,9 +33,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
-from accounts.ledger import EntrySpec, lock_accounts, post_entries_many
+from accounts.ledger import EntrySpec, lock_accounts, post_entries_bulk, post_entries_many, update_rows
 from accounts.models import Coverage, LedgerEntry, PatientAccount
 from claims.codes import (
     FORWARDED_STATUSES,
@@ -92,7 +92,7 @@ class _Chunk:
     denials: list[Denial] = field(default_factory=list)
     variances: list[Variance] = field(default_factory=list)
     claims: dict[int, Claim] = field(default_factory=dict)
-    expected_lines: list[ServicePayment] = field(default_factory=list)
+    expected_lines: list[_Line] = field(default_factory=list)
     touched: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
@@ -147,13 +147,21 @@ def _finish(file: RemittanceFile) -> None:
 def _post_chunk(file: RemittanceFile, batch: list[ClaimPayment], *, by: Any) -> PostingTotals:
     organization_id = file.organization_id
     payments = {p.pk: p for p in RemittancePayment.objects.filter(pk__in={cp.payment_id for cp in batch})}
-    lines_of: dict[int, list[ServicePayment]] = defaultdict(list)
-    for line in ServicePayment.objects.filter(claim_payment__in=batch).order_by("segment_index", "id"):
-        lines_of[line.claim_payment_id].append(line)
-    adjustments_of: dict[int, list[RemittanceAdjustment]] = defaultdict(list)
-    for adjustment in RemittanceAdjustment.objects.filter(claim_payment__in=batch).order_by(
-        "segment_index", "id"
+    lines_of: dict[int, list[_Line]] = defaultdict(list)
+    for row in (
+        ServicePayment.objects.filter(claim_payment__in=batch)
+        .order_by("segment_index", "id")
+        .values_list(*_Line.__slots__)
     ):
+        line = _Line(*row)
+        lines_of[line.claim_payment_id].append(line)
+    adjustments_of: dict[int, list[_Adjustment]] = defaultdict(list)
+    for row in (
+        RemittanceAdjustment.objects.filter(claim_payment__in=batch)
+        .order_by("segment_index", "id")
+        .values_list(*_Adjustment.__slots__)
+    ):
+        adjustment = _Adjustment(*row)
         adjustments_of[adjustment.claim_payment_id].append(adjustment)
 
     # Claim payments already matched by hand (an exception being resolved) keep their claim.
@@ -199,9 +207,9 @@ def _post_chunk(file: RemittanceFile, batch: list[ClaimPayment], *, by: Any) -> 
             cp.posted_at = now
 
     credit_before = {pk: a.credit_identified_on for pk, a in accounts.items()}
-    post_entries_many(postings=out.postings, source=SOURCE, by=by)
+    post_entries_bulk(postings=out.postings, source=SOURCE, by=by)
     if out.reversals:
-        post_entries_many(
+        post_entries_bulk(
             postings=[
                 (
                     account,
@@ -223,23 +231,54 @@ def _post_chunk(file: RemittanceFile, batch: list[ClaimPayment], *, by: Any) -> 
         )
     _credit_variances(accounts, credit_before, batch, out)
 
-    ClaimPayment.objects.bulk_update(batch, ["claim", "account", "match", "posting", "posted_at"])
-    if out.expected_lines:
-        ServicePayment.objects.bulk_update(out.expected_lines, ["expected", "claim_line"])
+    # Set-based UPDATEs (``update_rows``): Django's bulk_update builds a CASE per row and
+    # costs seconds per thousand rows.
+    update_rows(
+        "claims_claimpayment",
+        (
+            ("id", "bigint"),
+            ("claim_id", "bigint"),
+            ("account_id", "bigint"),
+            ("match", "text"),
+            ("posting", "text"),
+            ("posted_at", "timestamptz"),
+        ),
+        [(cp.pk, cp.claim_id, cp.account_id, cp.match, cp.posting, cp.posted_at) for cp in batch],
+    )
+    update_rows(
+        "claims_servicepayment",
+        (("id", "bigint"), ("expected", "numeric"), ("claim_line_id", "bigint")),
+        [(line.pk, line.expected, line.claim_line_id) for line in out.expected_lines],
+    )
     if out.claims:
-        bulk_update_with_history(
-            list(out.claims.values()),
-            Claim,
+        claims = list(out.claims.values())
+        update_rows(
+            "claims_claim",
+            (
+                ("id", "bigint"),
+                ("status", "text"),
+                ("paid_amount", "numeric"),
+                ("patient_responsibility", "numeric"),
+                ("payer_claim_number", "text"),
+                ("last_remittance_on", "date"),
+                ("updated_at", "timestamptz"),
+            ),
             [
-                "status",
-                "paid_amount",
-                "patient_responsibility",
-                "payer_claim_number",
-                "last_remittance_on",
-                "updated_at",
+                (
+                    c.pk,
+                    c.status,
+                    c.paid_amount,
+                    c.patient_responsibility,
+                    c.payer_claim_number,
+                    c.last_remittance_on,
+                    c.updated_at,
+                )
+                for c in claims
             ],
-            default_user=by,
-            default_change_reason="remittance posted",
+        )
+        # What simple-history's bulk_update_with_history records after its bulk_update.
+        Claim.history.bulk_history_create(
+            claims, update=True, default_user=by, default_change_reason="remittance posted"
         )
     for rows, model in ((out.exceptions, PostingException), (out.denials, Denial), (out.variances, Variance)):
         if rows:
@@ -249,6 +288,38 @@ def _post_chunk(file: RemittanceFile, batch: list[ClaimPayment], *, by: Any) -> 
     totals.denials = len(out.denials)
     totals.variances = len(out.variances)
     return totals
+
+
+class _Line:
+    """A stored service line (``ServicePayment``) as posting reads it: no model instance."""
+
+    __slots__ = (
+        "allowed",
+        "charge",
+        "claim_line_id",
+        "claim_payment_id",
+        "code",
+        "expected",
+        "modifiers",
+        "paid",
+        "pk",
+        "remark_codes",
+        "service_from",
+    )
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+
+class _Adjustment:
+    """A stored CAS adjustment (``RemittanceAdjustment``) as posting reads it."""
+
+    __slots__ = ("amount", "claim_payment_id", "group", "reason", "service_payment_id")
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
 
 
 @dataclass
@@ -582,7 +653,7 @@ def _post_one(
         out.denials.append(
             Denial(
                 level="line",
-                service_payment=line,
+                service_payment_id=line.pk,
                 group_codes=sorted({a.group for a in line_adjustments}),
                 carc_codes=list(dict.fromkeys(codes)),
                 rarc_codes=list(dict.fromkeys(list(line.remark_codes) + list(cp.remark_codes))),
@@ -657,7 +728,7 @@ def _variances(cp, claim, coverage, lines, adjustments, denied_lines, pricing, o
             out.variances.append(
                 Variance(
                     kind=kind,
-                    service_payment=line,
+                    service_payment_id=line.pk,
                     expected_amount=expected,
                     allowed_amount=allowed,
                     paid_amount=line.paid,

@@ -1,7 +1,7 @@
 """Store a read 835 as rows: file, payments, claim payments, lines, adjustments, PLB.
 
-Runs inside the caller's transaction and writes in bulk (a handful of INSERTs whatever
-the size of the file). Nothing is posted here; every claim payment starts ``pending``,
+Runs inside the caller's transaction and writes in bulk (a handful of INSERTs per 5,000
+claims). Nothing is posted here; every claim payment starts ``pending``,
 or ``nothing`` when there is nothing to post (a duplicate payment).
 """
 
@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
+from django.db import connection
+
+from accounts.ledger import insert_rows
 from claims.models import (
     ClaimPayment,
     PostingException,
     ProviderAdjustment,
-    RemittanceAdjustment,
     RemittanceFile,
     RemittancePayment,
-    ServicePayment,
 )
 from claims.x12.reader835 import Remittance835File, Transaction835
 from claims.x12.tokenizer import Diagnostic
@@ -129,49 +131,10 @@ def store_remittance(
         )
     RemittancePayment.objects.bulk_create(payments)
 
-    claim_rows: list[ClaimPayment] = []
-    parsed_claims = []
     plb_rows: list[ProviderAdjustment] = []
     exceptions: list[PostingException] = []
     for payment, (transaction, _payer) in zip(payments, candidates, strict=True):
         duplicate = payment.status == RemittancePayment.Status.DUPLICATE
-        for sequence, claim in enumerate(transaction.claims, start=1):
-            claim_rows.append(
-                ClaimPayment(
-                    reference=uuid.uuid4(),
-                    organization=organization,
-                    payment=payment,
-                    sequence=sequence,
-                    patient_control_number=claim.patient_control_number[:38],
-                    status_code=claim.status_code[:4],
-                    charge=claim.charge,
-                    paid=claim.paid,
-                    patient_responsibility=claim.patient_responsibility,
-                    allowed=claim.allowed_amount,
-                    interest=claim.interest,
-                    filing_indicator=claim.filing_indicator[:2],
-                    payer_claim_number=claim.payer_claim_number[:50],
-                    original_reference=claim.original_reference[:50],
-                    facility_type=claim.facility_type[:4],
-                    frequency=claim.frequency[:1],
-                    drg_code=claim.drg_code[:4],
-                    patient_last_name=claim.patient_last_name[:60],
-                    patient_first_name=claim.patient_first_name[:35],
-                    member_id=(claim.patient_member_id or claim.insured_member_id)[:80],
-                    crossover_carrier=(claim.crossover_carrier_name or claim.crossover_carrier_id)[:80],
-                    statement_from=claim.statement_from,
-                    statement_to=claim.statement_to,
-                    received_date=claim.received_date,
-                    remark_codes=[r[:8] for r in claim.remark_codes],
-                    balanced=claim.balanced,
-                    complete=claim.complete,
-                    posting=ClaimPayment.Posting.NOTHING if duplicate else ClaimPayment.Posting.PENDING,
-                    segment_index=claim.segment_index,
-                    end_index=claim.end_index,
-                    diagnostics=[diagnostic_dict(d) for d in claim.diagnostics],
-                )
-            )
-            parsed_claims.append(claim)
         for plb in transaction.provider_adjustments:
             plb_rows.append(
                 ProviderAdjustment(
@@ -204,7 +167,9 @@ def store_remittance(
             )
         elif not transaction.balanced and transaction.complete:
             plb_total = transaction.provider_adjustment_total
-            difference = transaction.total_paid - transaction.claim_paid_total + plb_total
+            # A debit (BPR03=D) takes money back: it balances against the negative total.
+            signed = -transaction.total_paid if transaction.credit_debit == "D" else transaction.total_paid
+            difference = signed - transaction.claim_paid_total + plb_total
             exceptions.append(
                 PostingException(
                     organization=organization,
@@ -226,44 +191,15 @@ def store_remittance(
                     },
                 )
             )
-    ClaimPayment.objects.bulk_create(claim_rows, batch_size=BATCH)
     ProviderAdjustment.objects.bulk_create(plb_rows, batch_size=BATCH)
 
-    lines: list[ServicePayment] = []
-    line_sources = []
-    for row, claim in zip(claim_rows, parsed_claims, strict=True):
-        for line in claim.lines:
-            lines.append(
-                ServicePayment(
-                    claim_payment=row,
-                    qualifier=line.qualifier[:2],
-                    code=line.code[:48],
-                    modifiers=[m[:2] for m in line.modifiers[:4]],
-                    revenue_code=line.revenue_code[:4],
-                    charge=line.charge,
-                    paid=line.paid,
-                    allowed=line.allowed_amount,
-                    units_paid=line.units_paid,
-                    original_code=line.original_code[:48],
-                    service_from=line.service_date_from,
-                    service_to=line.service_date_to or line.service_date_from,
-                    line_control_number=line.line_control_number[:50],
-                    remark_codes=[r[:8] for r in line.remark_codes],
-                    balanced=line.balanced,
-                    segment_index=line.segment_index,
-                )
-            )
-            line_sources.append(line)
-    ServicePayment.objects.bulk_create(lines, batch_size=BATCH)
-
-    adjustments: list[RemittanceAdjustment] = []
-    for row, claim in zip(claim_rows, parsed_claims, strict=True):
-        for adjustment in claim.adjustments:
-            adjustments.append(_adjustment(row, None, adjustment))
-    for line_row, line in zip(lines, line_sources, strict=True):
-        for adjustment in line.adjustments:
-            adjustments.append(_adjustment(line_row.claim_payment, line_row, adjustment))
-    RemittanceAdjustment.objects.bulk_create(adjustments, batch_size=BATCH)
+    claims = (
+        (payment, sequence, claim)
+        for payment, (transaction, _payer) in zip(payments, candidates, strict=True)
+        for sequence, claim in enumerate(transaction.claims, start=1)
+    )
+    while piece := list(islice(claims, SLICE)):
+        _store_claims(organization.pk, piece)
     if exceptions:
         from simple_history.utils import bulk_create_with_history
 
@@ -271,15 +207,176 @@ def store_remittance(
     return file
 
 
-def _adjustment(
-    claim_row: ClaimPayment, line_row: ServicePayment | None, adjustment: Any
-) -> RemittanceAdjustment:
-    return RemittanceAdjustment(
-        claim_payment=claim_row,
-        service_payment=line_row,
-        group=adjustment.group[:2],
-        reason=adjustment.reason[:5],
-        amount=adjustment.amount,
-        quantity=adjustment.quantity,
-        segment_index=adjustment.segment_index,
+# Claim payments, service lines and adjustments are written with set-based INSERTs
+# (``insert_rows``: one statement per table and slice, no model instances) a slice of claims
+# at a time, so that a 50,000-claim file never holds all its rows at once. Ids of the rows
+# that others reference are taken from their sequences first.
+SLICE = 5000
+CLAIM_PAYMENT_COLUMNS = (
+    ("id", "bigint"),
+    ("reference", "uuid"),
+    ("organization_id", "bigint"),
+    ("payment_id", "bigint"),
+    ("sequence", "integer"),
+    ("patient_control_number", "text"),
+    ("status_code", "text"),
+    ("charge", "numeric"),
+    ("paid", "numeric"),
+    ("patient_responsibility", "numeric"),
+    ("allowed", "numeric"),
+    ("interest", "numeric"),
+    ("filing_indicator", "text"),
+    ("payer_claim_number", "text"),
+    ("original_reference", "text"),
+    ("facility_type", "text"),
+    ("frequency", "text"),
+    ("drg_code", "text"),
+    ("patient_last_name", "text"),
+    ("patient_first_name", "text"),
+    ("member_id", "text"),
+    ("crossover_carrier", "text"),
+    ("statement_from", "date"),
+    ("statement_to", "date"),
+    ("received_date", "date"),
+    ("remark_codes", "varchar(8)[]"),
+    ("balanced", "boolean"),
+    ("complete", "boolean"),
+    ("match", "text"),
+    ("posting", "text"),
+    ("segment_index", "integer"),
+    ("end_index", "integer"),
+    ("diagnostics", "jsonb"),
+)
+SERVICE_PAYMENT_COLUMNS = (
+    ("id", "bigint"),
+    ("claim_payment_id", "bigint"),
+    ("qualifier", "text"),
+    ("code", "text"),
+    ("modifiers", "varchar(2)[]"),
+    ("revenue_code", "text"),
+    ("charge", "numeric"),
+    ("paid", "numeric"),
+    ("allowed", "numeric"),
+    ("units_paid", "numeric"),
+    ("original_code", "text"),
+    ("service_from", "date"),
+    ("service_to", "date"),
+    ("line_control_number", "text"),
+    ("remark_codes", "varchar(8)[]"),
+    ("balanced", "boolean"),
+    ("segment_index", "integer"),
+)
+ADJUSTMENT_COLUMNS = (
+    ("claim_payment_id", "bigint"),
+    ("service_payment_id", "bigint"),
+    ("group", "text"),
+    ("reason", "text"),
+    ("amount", "numeric"),
+    ("quantity", "numeric"),
+    ("segment_index", "integer"),
+)
+
+
+def _next_ids(table: str, count: int) -> list[int]:
+    """``count`` new ids from ``table``'s id sequence (one statement)."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _store_claims(organization_id: int, piece: list[tuple[RemittancePayment, int, Any]]) -> None:
+    """Claim payments of one slice, then their lines, then their adjustments."""
+    pending, nothing = ClaimPayment.Posting.PENDING, ClaimPayment.Posting.NOTHING
+    duplicate = RemittancePayment.Status.DUPLICATE
+    claim_ids = _next_ids("claims_claimpayment", len(piece))
+    rows = []
+    for claim_id, (payment, sequence, claim) in zip(claim_ids, piece, strict=True):
+        rows.append(
+            (
+                claim_id,
+                uuid.uuid4(),
+                organization_id,
+                payment.pk,
+                sequence,
+                claim.patient_control_number[:38],
+                claim.status_code[:4],
+                claim.charge,
+                claim.paid,
+                claim.patient_responsibility,
+                claim.allowed_amount,
+                claim.interest,
+                claim.filing_indicator[:2],
+                claim.payer_claim_number[:50],
+                claim.original_reference[:50],
+                claim.facility_type[:4],
+                claim.frequency[:1],
+                claim.drg_code[:4],
+                claim.patient_last_name[:60],
+                claim.patient_first_name[:35],
+                (claim.patient_member_id or claim.insured_member_id)[:80],
+                (claim.crossover_carrier_name or claim.crossover_carrier_id)[:80],
+                claim.statement_from,
+                claim.statement_to,
+                claim.received_date,
+                [r[:8] for r in claim.remark_codes],
+                claim.balanced,
+                claim.complete,
+                ClaimPayment.Match.NONE,
+                nothing if payment.status == duplicate else pending,
+                claim.segment_index,
+                claim.end_index,
+                [diagnostic_dict(d) for d in claim.diagnostics],
+            )
+        )
+    insert_rows("claims_claimpayment", CLAIM_PAYMENT_COLUMNS, rows)
+
+    line_ids = _next_ids("claims_servicepayment", sum(len(claim.lines) for _p, _s, claim in piece))
+    numbered = iter(line_ids)
+    rows, adjustments = [], []
+    for claim_id, (_payment, _sequence, claim) in zip(claim_ids, piece, strict=True):
+        for adjustment in claim.adjustments:
+            adjustments.append(_adjustment(claim_id, None, adjustment))
+    for claim_id, (_payment, _sequence, claim) in zip(claim_ids, piece, strict=True):
+        for line in claim.lines:
+            line_id = next(numbered)
+            rows.append(
+                (
+                    line_id,
+                    claim_id,
+                    line.qualifier[:2],
+                    line.code[:48],
+                    [m[:2] for m in line.modifiers[:4]],
+                    line.revenue_code[:4],
+                    line.charge,
+                    line.paid,
+                    line.allowed_amount,
+                    line.units_paid,
+                    line.original_code[:48],
+                    line.service_date_from,
+                    line.service_date_to or line.service_date_from,
+                    line.line_control_number[:50],
+                    [r[:8] for r in line.remark_codes],
+                    line.balanced,
+                    line.segment_index,
+                )
+            )
+            for adjustment in line.adjustments:
+                adjustments.append(_adjustment(claim_id, line_id, adjustment))
+    insert_rows("claims_servicepayment", SERVICE_PAYMENT_COLUMNS, rows)
+    insert_rows("claims_remittanceadjustment", ADJUSTMENT_COLUMNS, adjustments)
+
+
+def _adjustment(claim_payment_id: int, service_payment_id: int | None, adjustment: Any) -> tuple:
+    return (
+        claim_payment_id,
+        service_payment_id,
+        adjustment.group[:2],
+        adjustment.reason[:5],
+        adjustment.amount,
+        adjustment.quantity,
+        adjustment.segment_index,
     )

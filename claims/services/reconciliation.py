@@ -122,6 +122,7 @@ def _pair(deposits: list[Deposit], organization: Any, by: Any) -> list[Deposit]:
         if payment is None:
             continue
         pool.remove(payment)
+        mark_change(deposit, by=by, reason=AUTO_MATCH_REASON)
         deposit.payment = payment
         deposit.matched_at = now
         deposit.updated_at = now

@@ -70,10 +70,13 @@ def _may_import(user: Any, organization: Any) -> bool:
 
 
 def _decode(data: bytes) -> str:
+    """The file as text. NUL bytes (never part of X12; PostgreSQL text cannot hold them) are
+    dropped before reading, so the stored text and the segment positions agree."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        text = data.decode("latin-1")
+    return text.replace("\x00", "")
 
 
 def remittance_import(
@@ -82,7 +85,7 @@ def remittance_import(
     """Read, store and post an 835 file. Raises InvalidInput (naming the file) when it is
     empty, too large, or not an 835; then nothing is stored."""
     _require(_may_import(by, organization), "You may not import remittances for this organization.")
-    name = filename or "remittance.835"
+    name = (filename or "remittance.835").replace("\x00", "")
     if not data or not data.strip():
         raise InvalidInput(f"file: {name} is empty", field="file")
     if len(data) > MAX_FILE_BYTES:

@@ -21,6 +21,7 @@ Balancing (tolerance 0.00; a mismatch is a diagnostic, never an exception):
 2. claim: ``CLP03 - ΣCAS(2100) - ΣCAS(all its 2110) = CLP04``   → ``claim_unbalanced``
 3. claim: ``CLP05 = Σ PR amounts`` (guidance only)              → ``patient_responsibility_mismatch``
 4. transaction: ``BPR02 = ΣCLP04 - ΣPLB amounts``               → ``transaction_unbalanced``
+   (with BPR03 ``D``, a debit to the provider, ``-BPR02`` is compared)
 
 Rule 3 is a warning that does not affect ``balanced``. The module imports nothing from Django.
 """
@@ -602,7 +603,8 @@ class _Reader:
         if txn is None:
             return
         end_index = max(end_index, txn.segment_index)
-        self._close_claim(end_index, truncated=truncated)
+        # A claim ends before SE; without SE it ends with the last segment read.
+        self._close_claim(end_index if truncated else end_index - 1, truncated=truncated)
         txn.end_index = end_index
         label = f"{self.txn_label()} (ST at segment {txn.segment_index})"
         if truncated:
@@ -625,14 +627,17 @@ class _Reader:
         paid = txn.claim_paid_total
         plb = txn.provider_adjustment_total
         expected = paid - plb
-        txn.balanced = txn.complete and expected == txn.total_paid
+        # BPR02 is never negative: a debit (BPR03 D, the provider owes) balances against -BPR02.
+        total = -txn.total_paid if txn.credit_debit == "D" else txn.total_paid
+        txn.balanced = txn.complete and expected == total
         if txn.complete and not txn.balanced:
+            shown = f"BPR02 is {txn.total_paid}" + (" (debit)" if txn.credit_debit == "D" else "")
             self.emit(
                 "transaction_unbalanced",
                 ERROR,
                 txn.segment_index,
-                f"{label}: BPR02 is {txn.total_paid} but ΣCLP04 {paid} - ΣPLB {plb} = {expected} "
-                f"(difference {txn.total_paid - expected})",
+                f"{label}: {shown} but ΣCLP04 {paid} - ΣPLB {plb} = {expected} "
+                f"(difference {total - expected})",
             )
         self.txn = None
 

@@ -34,12 +34,31 @@ def test_wrong_password_shows_an_error(client, rep):
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.REPRESENTATIVE, ["accounts:patient_search", "payers:notice_list", "payers:payer_list"]),
+        (
+            Role.REPRESENTATIVE,
+            ["accounts:patient_search", "claims:claim_list", "payers:notice_list", "payers:payer_list"],
+        ),
+        (
+            Role.POSTING_SPECIALIST,
+            [
+                "accounts:patient_search",
+                "claims:remittance_inbox",
+                "claims:exception_list",
+                "claims:denial_list",
+                "claims:variance_list",
+                "claims:reconciliation",
+                "accounts:import_upload",
+                "payers:notice_list",
+                "payers:payer_list",
+            ],
+        ),
         (
             Role.SUPERVISOR,
             [
                 "accounts:patient_search",
                 "accounts:approvals",
+                "claims:denial_list",
+                "claims:reconciliation",
                 "payers:notice_report",
                 "staff:members",
                 "staff:approval_limits",

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from accounts import demo as accounts_demo
+from claims import demo as claims_demo
+from claims import demo_remittances
 from core.management.base import AuditedCommand
 from payers import demo as payers_demo
 from staff import demo
@@ -33,6 +35,12 @@ class Command(AuditedCommand):
         accounts = accounts_demo.seed()
         if accounts:
             created.append(f"{accounts} patient accounts")
+        claims = claims_demo.seed()
+        if claims:
+            created.append(f"{claims} claims")
+        remittances = demo_remittances.seed()
+        if remittances:
+            created.append(f"{remittances} posted remittances")
         if created:
             self.stdout.write(
                 self.style.SUCCESS(
