@@ -14,4 +14,6 @@ urlpatterns = [
     path("", include("accounts.api.statement_urls")),
     path("", include("accounts.api.import_urls")),
     path("", include("claims.api.urls")),
+    path("", include("worklists.api.urls")),
+    path("", include("inquiries.api.urls")),
 ]

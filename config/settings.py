@@ -118,6 +118,8 @@ INSTALLED_APPS = [
     "correspondence",
     "accounts",
     "claims",
+    "worklists",
+    "inquiries",
 ]
 
 MIDDLEWARE = [

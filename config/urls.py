@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("payers.urls")),
     path("", include("correspondence.urls")),
     path("", include("claims.urls")),
+    path("", include("worklists.urls")),
+    path("", include("inquiries.urls")),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file, so the CSP needs no inline script.

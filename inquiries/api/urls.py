@@ -1,0 +1,3 @@
+"""REST routes of the inquiries app."""
+
+urlpatterns: list = []

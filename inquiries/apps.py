@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InquiriesConfig(AppConfig):
+    name = "inquiries"
+    verbose_name = "Cases, contacts and benefit investigations"

@@ -1,0 +1,5 @@
+"""Pages of the inquiries app."""
+
+app_name = "inquiries"
+
+urlpatterns: list = []

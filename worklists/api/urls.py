@@ -1,0 +1,3 @@
+"""REST routes of the worklists app."""
+
+urlpatterns: list = []

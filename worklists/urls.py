@@ -1,0 +1,5 @@
+"""Pages of the worklists app."""
+
+app_name = "worklists"
+
+urlpatterns: list = []
