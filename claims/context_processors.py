@@ -17,6 +17,7 @@ def claims_nav(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_claims": {
             "claims": permissions.can_view_claims(user, organization),
+            "manage": permissions.can_manage_claims(user, organization),
             "posting": permissions.can_post_remittances(user, organization),
             "denials": permissions.can_work_denials(user, organization),
             "reconcile": permissions.can_reconcile_deposits(user, organization),
