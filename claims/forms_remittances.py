@@ -511,7 +511,12 @@ class EobEntry:
         return cls(data, organization=organization, bound=False)
 
     def _entered_blocks(self) -> list[ClaimBlock]:
-        return [b for b in self.blocks if b.number == 1 or not b.form.is_blank()]
+        # A block counts once anything is typed in it, its lines included.
+        return [
+            b
+            for b in self.blocks
+            if b.number == 1 or not b.form.is_blank() or any(line.has_changed() for line in b.lines)
+        ]
 
     def is_valid(self) -> bool:
         valid = self.header.is_valid()

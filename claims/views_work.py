@@ -108,11 +108,17 @@ def exception_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def _file_named(request: HttpRequest, organization: Organization) -> RemittanceFile | None:
     """The file ``?file=`` narrows the queue to, when it is one of the organization's."""
-    try:
-        reference = uuid.UUID(request.GET.get("file", ""))
-    except ValueError:
+    reference = _uuid(request.GET.get("file", ""))
+    if reference is None:
         return None
     return (
         RemittanceFile.objects.visible_to(request.user)
@@ -140,11 +146,13 @@ def _exception_page(
     term = request.GET.get("q", "").strip()[:60]
     candidates: list[Claim] = []
     if needs_claim and exception.is_open:
-        references = [
-            str(c.get("reference"))
-            for c in (exception.details or {}).get("candidates", [])
-            if isinstance(c, dict) and c.get("reference")
+        # The claims posting found (an ambiguous match), and the one picked before a refusal.
+        raw = [
+            c.get("reference") for c in (exception.details or {}).get("candidates", []) if isinstance(c, dict)
         ]
+        if resolve_form is not None:
+            raw.append(resolve_form["claim"].value())
+        references = [str(r) for r in (_uuid(value) for value in raw) if r is not None]
         candidates = selectors.claim_candidates(
             organization,
             request.user,

@@ -379,6 +379,21 @@ def test_an_unmatched_payment_is_matched_to_the_claim_picked_and_posted(
     assert "Matched to claim OTHER-NUMBER and posted." in body(client.get(detail))
 
 
+def test_an_ambiguous_payment_offers_the_claims_posting_found(client, org, payer, posting_specialist):
+    one = billed_claim(org, payer, "DUP-1", [("99213", date(2026, 1, 3), 100)], posting_specialist)
+    two = billed_claim(org, payer, "DUP-2", [("99213", date(2026, 1, 3), 100)], posting_specialist)
+    billed_claim(org, payer, "UNRELATED", [("99213", date(2026, 1, 3), 100)], posting_specialist)
+    exception = PostingExceptionFactory(
+        **in_org(org),
+        kind=PostingException.Kind.AMBIGUOUS,
+        details={"candidates": [{"reference": str(one.reference)}, {"reference": str(two.reference)}]},
+    )
+    client.force_login(posting_specialist)
+    response = client.get(reverse("claims:exception_detail", args=[exception.reference]))
+    assert {c.pk for c in response.context["candidates"]} == {one.pk, two.pk}
+    assert phi_logged(posting_specialist, one.account) and phi_logged(posting_specialist, two.account)
+
+
 def test_resolving_an_unmatched_payment_needs_a_claim_of_this_organization(
     client, posting_specialist, unmatched, other_org, outsider
 ):
@@ -647,6 +662,9 @@ def test_eob_errors_name_the_claim_the_line_and_the_field(client, payer, posting
             "claim-1-line-1-adj1_reason": "",
             "claim-1-line-2-code": "99214",
             "eob-trace_number": "",
+            "claim_count": "3",
+            "claim-3-line_count": "1",
+            "claim-3-line-1-code": "97110",
         },
     )
     response = client.post(reverse("claims:eob_entry"), data)
@@ -656,6 +674,9 @@ def test_eob_errors_name_the_claim_the_line_and_the_field(client, payer, posting
     assert any(e.startswith("Claim 1, line 1, Paid:") and "not an amount" in e for e in errors), errors
     assert any(e.startswith("Claim 1, line 1, Adjustment 1 reason:") for e in errors), errors
     assert any(e.startswith("Claim 1, line 2, Service date:") for e in errors), errors
+    # Claim 2 was left blank and is ignored; claim 3 has a line, so it needs its own header.
+    assert not any(e.startswith("Claim 2") for e in errors), errors
+    assert "Claim 3, Patient control number: This field is required." in errors
     assert not RemittanceFile.objects.exists()
 
 
@@ -686,3 +707,32 @@ def test_only_posting_roles_enter_eobs(client, rep, payer):
     client.force_login(rep)
     assert client.get(reverse("claims:eob_entry")).status_code == 403
     assert client.post(reverse("claims:eob_entry"), _eob(payer)).status_code == 403
+
+
+# --- every page, every persona ------------------------------------------------------------------
+
+LIST_PAGES = ["remittance_inbox", "exception_list", "denial_list", "variance_list"]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "representative", "appeals_coordinator", "admin"])
+def test_every_member_reads_the_lists_and_sees_only_their_organizations_rows(client, persona, who, org):
+    exception = PostingExceptionFactory(**in_org(org))
+    denial = DenialFactory(**in_org(org))
+    variance = VarianceFactory(**in_org(org))
+    user = persona(who)
+    if user is not None:
+        client.force_login(user)
+    for name in LIST_PAGES:
+        response = client.get(reverse(f"claims:{name}"))
+        if user is None:
+            assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+            continue
+        assert response.status_code == 200, name
+        shown = {row.pk for row in response.context["page"]}
+        mine = {
+            "remittance_inbox": exception.payment.file_id,
+            "exception_list": exception.pk,
+            "denial_list": denial.pk,
+            "variance_list": variance.pk,
+        }[name]
+        assert (mine in shown) == (who != "outsider"), name
