@@ -40,7 +40,7 @@ class Command(AuditedCommand):
         if organization is None:
             raise CommandError(f"No active organization has the slug {options['organization']!r}.")
         path = Path(options["path"])
-        content = self._read(path)
+        content = self.read_input(path, max_bytes=MAX_FILE_BYTES)
         try:
             report = csv_import(
                 organization=organization,
@@ -58,18 +58,6 @@ class Command(AuditedCommand):
         else:
             where = f"{report.kind} from {report.filename} into {organization.slug}"
             self.stdout.write(self.style.SUCCESS(f"Imported {where}: {report.summary()}"))
-
-    def _read(self, path: Path) -> bytes:
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise CommandError(f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it.")
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise CommandError(f"Cannot read {path}: there is no such file.") from None
-        except IsADirectoryError:
-            raise CommandError(f"Cannot read {path}: it is a directory, not a file.") from None
-        except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}.") from None
 
     def _rejected(self, exc: CsvRejected, path: Path, *, as_json: bool) -> None:
         if as_json:

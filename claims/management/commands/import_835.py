@@ -37,7 +37,7 @@ class Command(AuditedCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         organization = self._organization(options["organization"])
         path = Path(options["path"])
-        data = self._read(path)
+        data = self.read_input(path, max_bytes=MAX_FILE_BYTES)
         try:
             outcome = remittance_import(
                 organization=organization,
@@ -93,15 +93,3 @@ class Command(AuditedCommand):
                 f"({'there is none' if not found else 'there is more than one'})."
             )
         return found[0]
-
-    def _read(self, path: Path) -> bytes:
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise CommandError(f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise CommandError(f"Cannot read {path}: there is no such file.") from None
-        except IsADirectoryError:
-            raise CommandError(f"Cannot read {path}: it is a directory, not a file.") from None
-        except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}.") from None

@@ -38,7 +38,7 @@ class Command(AuditedCommand):
         if organization is None:
             raise CommandError(f"No active organization has the slug {options['organization']!r}.")
         path = Path(options["path"])
-        data = self._read(path)
+        data = self.read_input(path, max_bytes=MAX_FILE_BYTES)
         try:
             result = import_837(organization=organization, data=data, filename=path.name, by=system_user())
         except IntakeRejected as exc:
@@ -56,17 +56,3 @@ class Command(AuditedCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"Imported {result.filename} into {organization.slug}: {result.summary()}")
             )
-
-    def _read(self, path: Path) -> bytes:
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise CommandError(
-                    f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it.", returncode=1
-                )
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise CommandError(f"Cannot read {path}: there is no such file.", returncode=1) from None
-        except IsADirectoryError:
-            raise CommandError(f"Cannot read {path}: it is a directory, not a file.", returncode=1) from None
-        except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}.", returncode=1) from None

@@ -47,7 +47,7 @@ class Command(AuditedCommand):
         if organization is None:
             raise CommandError(f"No active organization has the slug {options['organization']!r}.")
         path = Path(options["path"])
-        data = self._read(path)
+        data = self.read_input(path, max_bytes=MAX_FILE_BYTES)
         try:
             result = code_descriptions_load(
                 organization=organization,
@@ -71,15 +71,3 @@ class Command(AuditedCommand):
                 f"{result.summary}."
             )
         )
-
-    def _read(self, path: Path) -> bytes:
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise CommandError(f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise CommandError(f"Cannot read {path}: there is no such file.") from None
-        except IsADirectoryError:
-            raise CommandError(f"Cannot read {path}: it is a directory, not a file.") from None
-        except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}.") from None
