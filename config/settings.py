@@ -157,6 +157,8 @@ TEMPLATES = [
                 "staff.context_processors.workspace",
                 "accounts.context_processors.workspace_nav",
                 "claims.context_processors.claims_nav",
+                "worklists.context_processors.worklists_nav",
+                "inquiries.context_processors.inquiries_nav",
             ],
         },
     }
@@ -318,12 +320,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.ledger_verify",
         "schedule": crontab(hour=2, minute=30),
     },
+    "worklists-refresh": {
+        "task": "worklists.tasks.refresh_work_items",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     "remittance-drop-folder": {
         "task": "claims.tasks.remittance_drop_folder",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
 }
+# Signs inbound email webhooks (HMAC-SHA256); empty turns the webhook off.
+INQUIRIES_EMAIL_WEBHOOK_SECRET = os.environ.get("INQUIRIES_EMAIL_WEBHOOK_SECRET", "").strip()
 # 835 files dropped in <this folder>/<organization slug>/ are imported every minute.
 REMITTANCE_DROP_DIR = Path(os.environ.get("REMITTANCE_DROP_DIR", DATA_DIR / "remittances"))
 # A heartbeat older than this marks the worker as down on /health/.

@@ -26,16 +26,50 @@ _FIND = (
 _NOTICES = ("payers:notice_list", "Payer notices", "Policy and plan changes to read and acknowledge.")
 _PAYERS = ("payers:payer_list", "Payers", "Payer contacts, plans, filing rules and fee schedules.")
 _CLAIMS = ("claims:claim_list", "Claims", "Claims by status and payer, with their remittances and deadlines.")
-_DENIALS = ("claims:denial_list", "Denials", "Denied claims and lines by payer, reason and category, to work.")
-_RECONCILE = ("claims:reconciliation", "Daily reconciliation", "Deposits received against remittances posted.")
+_DENIALS = (
+    "claims:denial_list",
+    "Denials",
+    "Denied claims and lines by payer, reason and category, to work.",
+)
+_RECONCILE = (
+    "claims:reconciliation",
+    "Daily reconciliation",
+    "Deposits received against remittances posted.",
+)
+_CASES = (
+    "inquiries:case_list",
+    "Cases",
+    "Calls, emails and letters: verify the caller, log contacts, pend, resolve.",
+)
+_AG = (
+    "inquiries:referral_list",
+    "Appeals & grievances queue",
+    "Grievances, appeals and disputes referred from cases.",
+)
+_QA = ("inquiries:qa_home", "Quality reviews", "Score contacts; averages per representative and criterion.")
+_MY_WORK = (
+    "worklists:my_work",
+    "My work",
+    "Take the next item from your queues; what you have in progress and what is due today.",
+)
+_QUEUES = (
+    "worklists:queue_list",
+    "Work queues",
+    "Queues and who works them, caps, escalations; move and reassign items; refresh the rules.",
+)
 _ROLE_TASKS: dict[str, list[tuple[str, str, str]]] = {
-    Role.REPRESENTATIVE: [_FIND, _CLAIMS, _NOTICES, _PAYERS],
-    Role.SENIOR_REPRESENTATIVE: [_FIND, _CLAIMS, _DENIALS, _NOTICES, _PAYERS],
-    Role.APPEALS_COORDINATOR: [_FIND, _DENIALS, _CLAIMS, _NOTICES, _PAYERS],
+    Role.REPRESENTATIVE: [_MY_WORK, _FIND, _CASES, _CLAIMS, _NOTICES, _PAYERS],
+    Role.SENIOR_REPRESENTATIVE: [_MY_WORK, _FIND, _CASES, _CLAIMS, _DENIALS, _NOTICES, _PAYERS],
+    Role.APPEALS_COORDINATOR: [_MY_WORK, _FIND, _AG, _CASES, _DENIALS, _CLAIMS, _NOTICES, _PAYERS],
     Role.POSTING_SPECIALIST: [
+        _MY_WORK,
         _FIND,
         ("claims:remittance_inbox", "Remittances", "Import 835 files and see what posted."),
-        ("claims:exception_list", "Posting exceptions", "Claim payments that need a person before they post."),
+        (
+            "claims:exception_list",
+            "Posting exceptions",
+            "Claim payments that need a person before they post.",
+        ),
         _DENIALS,
         ("claims:variance_list", "Variances", "Payments off the contract, and credits to review for refund."),
         _RECONCILE,
@@ -48,8 +82,13 @@ _ROLE_TASKS: dict[str, list[tuple[str, str, str]]] = {
         _PAYERS,
     ],
     Role.SUPERVISOR: [
+        _MY_WORK,
+        _QUEUES,
         _FIND,
+        _CASES,
         ("accounts:approvals", "Approvals", "Adjustments and write-offs above a requester's limit."),
+        _AG,
+        _QA,
         _DENIALS,
         _RECONCILE,
         ("payers:notice_report", "Notice acknowledgements", "Who has not yet read a payer notice."),
@@ -66,7 +105,10 @@ _ROLE_TASKS: dict[str, list[tuple[str, str, str]]] = {
         ("staff:access_log", "PHI access log", "Who viewed which patient record, when and from where."),
     ],
     Role.ADMIN: [
+        _QUEUES,
         _PAYERS,
+        ("inquiries:case_settings", "Case settings", "Service levels and the caller verification policy."),
+        ("inquiries:script_list", "Call scripts", "Approved call flows and required disclosures."),
         ("correspondence:template_list", "Letter templates", "Statements, itemized statements and letters."),
         ("staff:members", "Members and roles", "Add people, change roles and teams, remove access."),
         ("staff:approval_limits", "Approval limits", "Set write-off, refund and adjustment limits per role."),

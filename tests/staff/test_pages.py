@@ -36,11 +36,19 @@ def test_wrong_password_shows_an_error(client, rep):
     [
         (
             Role.REPRESENTATIVE,
-            ["accounts:patient_search", "claims:claim_list", "payers:notice_list", "payers:payer_list"],
+            [
+                "worklists:my_work",
+                "accounts:patient_search",
+                "inquiries:case_list",
+                "claims:claim_list",
+                "payers:notice_list",
+                "payers:payer_list",
+            ],
         ),
         (
             Role.POSTING_SPECIALIST,
             [
+                "worklists:my_work",
                 "accounts:patient_search",
                 "claims:remittance_inbox",
                 "claims:exception_list",
@@ -55,8 +63,13 @@ def test_wrong_password_shows_an_error(client, rep):
         (
             Role.SUPERVISOR,
             [
+                "worklists:my_work",
+                "worklists:queue_list",
                 "accounts:patient_search",
+                "inquiries:case_list",
                 "accounts:approvals",
+                "inquiries:referral_list",
+                "inquiries:qa_home",
                 "claims:denial_list",
                 "claims:reconciliation",
                 "payers:notice_report",
@@ -68,7 +81,10 @@ def test_wrong_password_shows_an_error(client, rep):
         (
             Role.ADMIN,
             [
+                "worklists:queue_list",
                 "payers:payer_list",
+                "inquiries:case_settings",
+                "inquiries:script_list",
                 "correspondence:template_list",
                 "staff:members",
                 "staff:approval_limits",

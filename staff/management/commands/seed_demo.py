@@ -10,6 +10,7 @@ from accounts import demo as accounts_demo
 from claims import demo as claims_demo
 from claims import demo_remittances
 from core.management.base import AuditedCommand
+from inquiries import demo as inquiries_demo
 from payers import demo as payers_demo
 from staff import demo
 
@@ -41,6 +42,9 @@ class Command(AuditedCommand):
         remittances = demo_remittances.seed()
         if remittances:
             created.append(f"{remittances} posted remittances")
+        cases = inquiries_demo.seed()
+        if cases:
+            created.append(f"{cases} cases")
         if created:
             self.stdout.write(
                 self.style.SUCCESS(
