@@ -8,10 +8,13 @@ someone bypasses this module (which the nightly ``ledger_verify`` would report).
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -77,8 +80,9 @@ def post_entries_many(
     """Insert entries on several accounts (all locked by the caller) in a fixed number of
     statements, and move each account's stored balances by exactly their amounts.
 
-    The bulk path of remittance posting: one INSERT for the entries, one read and at most
-    two writes for the buckets, one UPDATE for the accounts, however many accounts.
+    One INSERT for the entries, one read and at most two writes for the buckets, one UPDATE
+    for the accounts, however many accounts. Returns the entries; ``post_entries_bulk`` does
+    the same without building them, for thousands of entries at once.
     """
     if not postings:
         return []
@@ -87,9 +91,7 @@ def post_entries_many(
     entries = []
     accounts: dict[int, PatientAccount] = {}
     for account, spec in postings:
-        amount = quantize_cents(spec.amount)
-        if amount == ZERO:
-            raise InvalidInput("amount: a ledger entry cannot be zero", field="amount")
+        amount = _checked_amount(spec)
         accounts[account.pk] = account
         entries.append(
             LedgerEntry(
@@ -111,11 +113,103 @@ def post_entries_many(
             )
         )
     LedgerEntry.objects.bulk_create(entries)
-    _move_balances(accounts, entries, today)
+    deltas: dict[int, dict[int | None, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for entry in entries:
+        deltas[entry.account_id][entry.coverage_id] += entry.amount
+    _move_balances(accounts, deltas, today)
+    _reopen_closed(accounts, by)
+    return entries
+
+
+# Columns of the bulk path's INSERT, with their SQL types.
+ENTRY_COLUMNS = (
+    ("reference", "uuid"),
+    ("organization_id", "bigint"),
+    ("account_id", "bigint"),
+    ("kind", "text"),
+    ("amount", "numeric"),
+    ("coverage_id", "bigint"),
+    ("reason_code", "text"),
+    ("memo", "text"),
+    ("charge_id", "bigint"),
+    ("reverses_id", "bigint"),
+    ("transfer_group", "uuid"),
+    ("source", "text"),
+    ("source_ref", "text"),
+    ("actor_id", "bigint"),
+    ("posted_at", "timestamptz"),
+    ("effective_date", "date"),
+)
+
+
+def post_entries_bulk(*, postings: list[tuple[PatientAccount, EntrySpec]], source: str, by: Any) -> int:
+    """``post_entries_many`` for thousands of entries at once (remittance posting): the same
+    checks, rows and balance moves, but no model instances are built and the entries go in
+    with set-based INSERTs (``insert_rows``). Returns how many entries were inserted."""
+    if not postings:
+        return 0
+    now = timezone.now()
+    today = timezone.localdate()
+    actor = by.pk
+    accounts: dict[int, PatientAccount] = {}
+    deltas: dict[int, dict[int | None, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    rows = []
+    for reference, (account, spec) in zip(_uuid4_hex(len(postings)), postings, strict=True):
+        amount = _checked_amount(spec)
+        account_id = account.pk
+        accounts[account_id] = account
+        deltas[account_id][spec.coverage_id] += amount
+        rows.append(
+            (
+                reference,
+                account.organization_id,
+                account_id,
+                spec.kind,
+                amount,
+                spec.coverage_id,
+                spec.reason_code,
+                spec.memo[:300],
+                spec.charge.pk if spec.charge is not None else None,
+                spec.reverses.pk if spec.reverses is not None else None,
+                spec.transfer_group,
+                source,
+                spec.source_ref,
+                actor,
+                now,
+                spec.effective_date or today,
+            )
+        )
+    insert_rows("accounts_ledgerentry", ENTRY_COLUMNS, rows)
+    _move_balances(accounts, deltas, today)
+    _reopen_closed(accounts, by)
+    return len(rows)
+
+
+UUID_VERSION_CLEAR = ~((0xF << 76) | (0x3 << 62))
+UUID_VERSION_SET = (0x4 << 76) | (0x2 << 62)
+
+
+def _uuid4_hex(count: int) -> list[str]:
+    """``count`` version-4 UUIDs as 32 hex digits, from the same source as ``uuid.uuid4``
+    (``os.urandom``) but without building a UUID object per entry."""
+    raw = os.urandom(16 * count)
+    return [
+        f"{(int.from_bytes(raw[i : i + 16]) & UUID_VERSION_CLEAR) | UUID_VERSION_SET:032x}"
+        for i in range(0, 16 * count, 16)
+    ]
+
+
+def _checked_amount(spec: EntrySpec) -> Decimal:
+    amount = quantize_cents(spec.amount)
+    if amount == ZERO:
+        raise InvalidInput("amount: a ledger entry cannot be zero", field="amount")
+    return amount
+
+
+def _reopen_closed(accounts: dict[int, PatientAccount], by: Any) -> None:
     for account in accounts.values():
         if account.status == PatientAccount.Status.CLOSED:
             _reopen(account, by)
-    return entries
 
 
 def _reopen(account: PatientAccount, by: Any) -> None:
@@ -141,7 +235,8 @@ BALANCE_LIMIT = Decimal("1000000000000.00")
 
 
 def _check_room(account: PatientAccount, deltas: dict[int | None, Decimal], buckets: dict) -> None:
-    totals = [b.balance + deltas.get(c, ZERO) for c, b in buckets.items()]
+    """``buckets``: the account's buckets as ``coverage id: [bucket id, balance]``."""
+    totals = [balance + deltas.get(c, ZERO) for c, (_pk, balance) in buckets.items()]
     totals += [d for c, d in deltas.items() if c not in buckets]
     totals.append(account.balance + sum(deltas.values(), ZERO))
     if any(abs(t) >= BALANCE_LIMIT for t in totals):
@@ -150,14 +245,18 @@ def _check_room(account: PatientAccount, deltas: dict[int | None, Decimal], buck
         )
 
 
-def _move_balances(accounts: dict[int, PatientAccount], entries: list[LedgerEntry], today: date) -> None:
-    deltas: dict[int, dict[int | None, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for entry in entries:
-        deltas[entry.account_id][entry.coverage_id] += entry.amount
-    buckets: dict[int, dict[int | None, AccountBucket]] = defaultdict(dict)
-    for bucket in AccountBucket.objects.filter(account_id__in=list(deltas)):
-        buckets[bucket.account_id][bucket.coverage_id] = bucket
-    new, changed = [], []
+def _move_balances(
+    accounts: dict[int, PatientAccount], deltas: dict[int, dict[int | None, Decimal]], today: date
+) -> None:
+    """Move buckets and account totals by ``deltas`` (per account, per coverage; None is the
+    patient): one read and at most two writes for the buckets, one write for the accounts."""
+    buckets: dict[int, dict[int | None, list]] = defaultdict(dict)
+    for pk, account_id, coverage_id, balance in AccountBucket.objects.filter(
+        account_id__in=list(deltas)
+    ).values_list("id", "account_id", "coverage_id", "balance"):
+        buckets[account_id][coverage_id] = [pk, balance]
+    new, changed, moved = [], [], []
+    now = timezone.now()
     for account_id, account_deltas in deltas.items():
         account = accounts[account_id]
         own = buckets[account_id]
@@ -165,30 +264,183 @@ def _move_balances(accounts: dict[int, PatientAccount], entries: list[LedgerEntr
         for coverage_id, delta in account_deltas.items():
             bucket = own.get(coverage_id)
             if bucket is None:
-                bucket = AccountBucket(account=account, coverage_id=coverage_id, balance=delta)
-                own[coverage_id] = bucket
-                new.append(bucket)
+                own[coverage_id] = [None, delta]
+                new.append((account_id, coverage_id, delta))
             else:
-                bucket.balance += delta
-                changed.append(bucket)
+                bucket[1] += delta
+                changed.append((bucket[0], bucket[1]))
         patient_delta = account_deltas.get(None, ZERO)
         account.patient_balance += patient_delta
         account.insurance_balance += sum(account_deltas.values(), ZERO) - patient_delta
         account.balance = account.patient_balance + account.insurance_balance
-        in_credit = any(b.balance < ZERO for b in own.values())
+        in_credit = any(balance < ZERO for _pk, balance in own.values())
         if not in_credit:
             account.credit_identified_on = None
         elif account.credit_identified_on is None:
             account.credit_identified_on = today
-        account.updated_at = timezone.now()
-    AccountBucket.objects.bulk_create(new)
-    AccountBucket.objects.bulk_update(changed, ["balance"])
+        account.updated_at = now
+        moved.append(
+            (
+                account_id,
+                account.balance,
+                account.insurance_balance,
+                account.patient_balance,
+                account.credit_identified_on,
+                account.updated_at,
+            )
+        )
+    insert_rows(
+        "accounts_accountbucket",
+        (("account_id", "bigint"), ("coverage_id", "bigint"), ("balance", "numeric")),
+        new,
+    )
+    update_rows("accounts_accountbucket", (("id", "bigint"), ("balance", "numeric")), changed)
     # A plain UPDATE: these columns are excluded from row history because the ledger
     # entries just inserted are their audit trail; the rows are locked by the caller.
-    PatientAccount.objects.bulk_update(
-        [accounts[account_id] for account_id in deltas],
-        ["balance", "insurance_balance", "patient_balance", "credit_identified_on", "updated_at"],
+    update_rows(
+        "accounts_patientaccount",
+        (
+            ("id", "bigint"),
+            ("balance", "numeric"),
+            ("insurance_balance", "numeric"),
+            ("patient_balance", "numeric"),
+            ("credit_identified_on", "date"),
+            ("updated_at", "timestamptz"),
+        ),
+        moved,
     )
+
+
+# --- set-based writes ----------------------------------------------------------------------------
+#
+# Django's bulk_create and bulk_update build a model instance, and for bulk_update a CASE
+# expression, per row; at tens of thousands of rows that costs seconds of Python and, for
+# bulk_update, a statement whose size grows with the square of the rows. These write the
+# same rows with one statement per ``batch`` rows: each column is sent as one array
+# parameter and ``unnest`` turns the arrays back into rows. They are plain statements (seen
+# by execute wrappers and query logging like any other) inside the caller's transaction.
+
+Column = tuple[str, str]  # (column name, SQL type: "bigint", "numeric", "text", "varchar(8)[]", "jsonb"…)
+
+
+def insert_rows(
+    table: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], *, batch: int = 50_000
+) -> None:
+    """INSERT ``rows`` (tuples in the order of ``columns``) into ``table``."""
+    names = ", ".join(_name(name) for name, _type in columns)
+    selected = ", ".join(_cast(f"v.{_name(name)}", sql_type) for name, sql_type in columns)
+    # Table and column names come from code, never from input.
+    sql = f"INSERT INTO {_name(table)} ({names}) SELECT {selected} FROM {_unnest(columns)}"  # noqa: S608
+    _execute_batches(sql, columns, rows, batch)
+
+
+def update_rows(
+    table: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], *, batch: int = 50_000
+) -> None:
+    """UPDATE ``table`` from ``rows``: the first column is the key, the others are set.
+
+    The keys are also given as ``t.key = ANY(keys)``: from the join alone the planner may
+    choose to read the whole table into a hash (it does while the table has no statistics,
+    as after a large import), where a lookup of each key costs a few milliseconds.
+    """
+    key, key_type = _name(columns[0][0]), columns[0][1]
+    assignments = ", ".join(
+        f"{_name(name)} = {_cast(f'v.{_name(name)}', sql_type)}" for name, sql_type in columns[1:]
+    )
+    sql = (
+        f"UPDATE {_name(table)} AS t SET {assignments} "  # noqa: S608 (names from code)
+        f"FROM {_unnest(columns)} WHERE t.{key} = v.{key} AND t.{key} = ANY(%s::{key_type}[])"
+    )
+    _execute_batches(sql, columns, rows, batch, keys_again=True)
+
+
+def _name(identifier: str) -> str:
+    return f'"{identifier}"'
+
+
+def _sent_as(sql_type: str) -> str:
+    """The array type a column travels in: arrays and JSON go as their text forms."""
+    return "text" if _is_array(sql_type) or sql_type == "jsonb" else sql_type
+
+
+def _is_array(sql_type: str) -> bool:
+    return sql_type.endswith("]")  # "varchar(8)[]", or "varchar(8)[12]" as Django spells a sized array
+
+
+def _cast(expression: str, sql_type: str) -> str:
+    return f"{expression}::{sql_type}" if _sent_as(sql_type) != sql_type else expression
+
+
+def _unnest(columns: Sequence[Column]) -> str:
+    arrays = ", ".join(f"%s::{_sent_as(sql_type)}[]" for _column, sql_type in columns)
+    return f"unnest({arrays}) AS v({', '.join(_name(name) for name, _type in columns)})"
+
+
+def _execute_batches(
+    sql: str,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Any]],
+    batch: int,
+    *,
+    keys_again: bool = False,
+) -> None:
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            part = rows[start : start + batch]
+            params = [
+                _column_literal([row[n] for row in part], sql_type)
+                for n, (_c, sql_type) in enumerate(columns)
+            ]
+            cursor.execute(sql, [*params, params[0]] if keys_again else params)
+
+
+PLAIN_TYPES = {"bigint", "integer", "smallint", "numeric", "uuid"}
+TIME_TYPES = {"date", "timestamptz", "timestamp with time zone"}
+
+
+def _column_literal(values: list[Any], sql_type: str) -> str:
+    """The array literal that carries one column of a batch (a comprehension per type: this
+    runs for every value written)."""
+    if sql_type in PLAIN_TYPES or sql_type.startswith("numeric("):
+        # Numbers and UUIDs: their text needs no quoting inside an array literal.
+        items = ["NULL" if v is None else str(v) for v in values]
+    elif sql_type in TIME_TYPES:
+        items = ["NULL" if v is None else v.isoformat() for v in values]
+    elif sql_type == "boolean":
+        items = ["NULL" if v is None else ("t" if v else "f") for v in values]
+    elif sql_type == "jsonb":
+        items = ["NULL" if v is None else _quoted(json.dumps(v)) for v in values]
+    elif _is_array(sql_type):
+        items = ["NULL" if v is None else _quoted(array_literal(v)) for v in values]
+    else:
+        items = [
+            "NULL" if v is None else (f'"{v}"' if "\\" not in v and '"' not in v else _quoted(v))
+            for v in values
+        ]
+    return "{" + ",".join(items) + "}"
+
+
+def array_literal(values: Sequence[Any]) -> str:
+    """A PostgreSQL array literal (``{1,NULL,"a \\"b\\""}``) of scalar ``values``."""
+    return "{" + ",".join(_element(value) for value in values) + "}"
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return _quoted(str(value))
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def bucket_balances(account: PatientAccount) -> dict[int | None, Decimal]:

@@ -8,7 +8,7 @@ or ``nothing`` when there is nothing to post (a duplicate payment).
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice
 from typing import Any
 
@@ -23,11 +23,12 @@ from claims.models import (
     RemittancePayment,
 )
 from claims.x12.reader835 import Remittance835File, Transaction835
-from claims.x12.tokenizer import Diagnostic
+from claims.x12.tokenizer import Diagnostic, gc_paused
 from core.money import format_money
 from payers.models import Payer
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 BATCH = 2000
 
 
@@ -78,11 +79,36 @@ def store_remittance(
     channel: str,
     by: Any,
 ) -> RemittanceFile:
+    # Many short-lived objects and no cycles: the cyclic collector would only walk the parsed
+    # file again and again (as in the reader, it is paused).
+    with gc_paused():
+        return _store(
+            organization=organization,
+            parsed=parsed,
+            content=content,
+            sha256=sha256,
+            filename=filename,
+            channel=channel,
+            by=by,
+        )
+
+
+def _store(
+    *,
+    organization: Any,
+    parsed: Remittance835File,
+    content: str,
+    sha256: str,
+    filename: str,
+    channel: str,
+    by: Any,
+) -> RemittanceFile:
     file = RemittanceFile.objects.create(
         organization=organization,
         filename=filename[:255],
         sha256=sha256,
-        byte_size=len(content.encode()),
+        # Without encoding a copy of the whole file when it is ASCII (then characters are bytes).
+        byte_size=len(content) if content.isascii() else len(content.encode()),
         channel=channel,
         content=content,
         interchange_control=parsed.interchange_control[:20],
@@ -198,8 +224,12 @@ def store_remittance(
         for payment, (transaction, _payer) in zip(payments, candidates, strict=True)
         for sequence, claim in enumerate(transaction.claims, start=1)
     )
+    stored = StoredRows()
     while piece := list(islice(claims, SLICE)):
-        _store_claims(organization.pk, piece)
+        _store_claims(organization.pk, piece, stored)
+    # Posting right after storing takes the lines and adjustments from here rather than
+    # reading back what was just written (``post_file`` reads the database for anything else).
+    file._stored_rows = stored
     if exceptions:
         from simple_history.utils import bulk_create_with_history
 
@@ -277,6 +307,66 @@ ADJUSTMENT_COLUMNS = (
 )
 
 
+class StoredLine:
+    """A service line as stored (``ServicePayment``), as posting reads it: no model instance."""
+
+    __slots__ = (
+        "allowed",
+        "charge",
+        "claim_line_id",
+        "claim_payment_id",
+        "code",
+        "expected",
+        "modifiers",
+        "paid",
+        "pk",
+        "remark_codes",
+        "service_from",
+    )
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+
+class StoredAdjustment:
+    """A CAS adjustment as stored (``RemittanceAdjustment``), as posting reads it."""
+
+    __slots__ = ("amount", "claim_payment_id", "group", "reason", "service_payment_id")
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+
+class StoredRows:
+    """The lines and adjustments ``store_remittance`` wrote, by claim payment id, with the
+    values the database holds (money rounded to its two decimal places), in the order
+    posting reads them from the database (``segment_index``, then id)."""
+
+    def __init__(self) -> None:
+        self.lines: dict[int, list[StoredLine]] = {}
+        self.adjustments: dict[int, list[StoredAdjustment]] = {}
+
+    def take(
+        self, claim_payment_ids: list[int]
+    ) -> tuple[dict[int, list[StoredLine]], dict[int, list[StoredAdjustment]]] | None:
+        """The rows of these claim payments, given once; None unless all of them are here."""
+        if any(pk not in self.lines for pk in claim_payment_ids):
+            return None
+        lines = {pk: self.lines.pop(pk) for pk in claim_payment_ids}
+        adjustments = {pk: self.adjustments.pop(pk) for pk in claim_payment_ids}
+        return lines, adjustments
+
+
+def _cents(value: Decimal | None) -> Decimal | None:
+    """A money value as a ``numeric(14, 2)`` column stores it (ties away from zero). Values
+    with at most two decimals are kept as they are: equal, and no new object per amount."""
+    if value is None or value.as_tuple().exponent >= -2:
+        return value
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def _next_ids(table: str, count: int) -> list[int]:
     """``count`` new ids from ``table``'s id sequence (one statement)."""
     if not count:
@@ -288,7 +378,9 @@ def _next_ids(table: str, count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _store_claims(organization_id: int, piece: list[tuple[RemittancePayment, int, Any]]) -> None:
+def _store_claims(
+    organization_id: int, piece: list[tuple[RemittancePayment, int, Any]], stored: StoredRows
+) -> None:
     """Claim payments of one slice, then their lines, then their adjustments."""
     pending, nothing = ClaimPayment.Posting.PENDING, ClaimPayment.Posting.NOTHING
     duplicate = RemittancePayment.Status.DUPLICATE
@@ -368,6 +460,34 @@ def _store_claims(organization_id: int, piece: list[tuple[RemittancePayment, int
                 adjustments.append(_adjustment(claim_id, line_id, adjustment))
     insert_rows("claims_servicepayment", SERVICE_PAYMENT_COLUMNS, rows)
     insert_rows("claims_remittanceadjustment", ADJUSTMENT_COLUMNS, adjustments)
+
+    for claim_id in claim_ids:
+        stored.lines[claim_id] = []
+        stored.adjustments[claim_id] = []
+    for row in rows:  # in id order, each claim's lines in file order: as posting sorts them
+        pk, claim_id, _qualifier, code, modifiers, _revenue, charge, paid, allowed = row[:9]
+        stored.lines[claim_id].append(
+            StoredLine(
+                _cents(allowed),
+                _cents(charge),
+                None,
+                claim_id,
+                code,
+                None,
+                modifiers,
+                _cents(paid),
+                pk,
+                row[14],
+                row[11],
+            )
+        )
+    # Posting reads adjustments by segment_index, then id (claim level were inserted first).
+    for claim_id, line_id, group, reason, amount, _quantity, _index in sorted(
+        adjustments, key=lambda a: a[6]
+    ):
+        stored.adjustments[claim_id].append(
+            StoredAdjustment(_cents(amount), claim_id, group, reason, line_id)
+        )
 
 
 def _adjustment(claim_payment_id: int, service_payment_id: int | None, adjustment: Any) -> tuple:
