@@ -202,6 +202,7 @@ def _post_chunk(file: RemittanceFile, batch: list[ClaimPayment], *, by: Any) -> 
 
     claims = [m.claim for m in matches.values() if m.claim is not None]
     accounts = lock_accounts({c.account_id for c in claims}) if claims else {}
+    _refresh_claims(claims)
     coverages = _coverages_for(accounts)
     originals = _reversal_originals(organization_id, batch, matches)
     pricing = _Pricing(organization_id, claims, lines_of)
@@ -331,6 +332,32 @@ def _read_rows(
         adjustment = StoredAdjustment(*row)
         adjustments_of[adjustment.claim_payment_id].append(adjustment)
     return lines_of, adjustments_of
+
+
+FRESH_CLAIM_FIELDS = (
+    "status",
+    "paid_amount",
+    "patient_responsibility",
+    "payer_claim_number",
+    "last_remittance_on",
+)
+
+
+def _refresh_claims(claims: list[Claim]) -> None:
+    """Re-read what posting changes on the matched claims once their accounts are locked.
+
+    Matching reads claims before the locks; another worker may have posted to the same claim
+    meanwhile. A claim's postings all take its account's lock, so values read now are current
+    until this chunk commits (one query)."""
+    if not claims:
+        return
+    fresh = {
+        row["pk"]: row
+        for row in Claim.objects.filter(pk__in={c.pk for c in claims}).values("pk", *FRESH_CLAIM_FIELDS)
+    }
+    for claim in claims:
+        for name in FRESH_CLAIM_FIELDS:
+            setattr(claim, name, fresh[claim.pk][name])
 
 
 @dataclass

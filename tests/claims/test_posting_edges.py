@@ -159,3 +159,35 @@ def test_the_drop_folder_imports_and_files_away(org, tmp_path):
     assert (inbox / "processed" / "good.835").exists()
     assert "not an X12 835" in (inbox / "failed" / "bad.835.error.txt").read_text()
     assert RemittanceFile.objects.get().channel == "drop_folder"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_files_paying_one_claim_at_once_both_count(org, posting_specialist):
+    payer = make_payer(org)
+    claim = billed_claim(org, payer, "PCN-C2", [("99213", date(2026, 3, 1), 100)], posting_specialist)
+    files = [
+        edi("CLP*PCN-C2*1*100*30*0*12*ICN-C2", "CAS*CO*45*70", total="30", trace="T-A"),
+        edi("CLP*PCN-C2*1*100*20*0*12*ICN-C2", "CAS*CO*45*80", total="20", trace="T-B"),
+    ]
+    errors = []
+    barrier = threading.Barrier(2)
+
+    def run(data):
+        try:
+            barrier.wait()
+            remittance_import(
+                organization=org, data=data, filename="x.835", channel="api", by=posting_specialist
+            )
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(data,)) for data in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    claim.refresh_from_db()
+    assert claim.paid_amount == Decimal("50.00")
