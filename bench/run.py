@@ -2,7 +2,7 @@
 
 Builds (once) a dedicated database ``<DATABASE_URL name>_bench`` and times requests
 in-process through the full middleware stack (Django test client: server time, no
-network). Prints a table and writes ``bench/results/latest.json``. Two scenarios:
+network). Prints a table and writes ``bench/results/latest.json``. Four scenarios:
 
 - ``foundation``: ``--orgs`` client organizations and ``--users`` staff spread over them
   with one to three memberships each, a million PHI access-log rows; home page, members,
@@ -14,8 +14,11 @@ network). Prints a table and writes ``bench/results/latest.json``. Two scenarios
   submitted claims and an 835 paying them, read, matched and posted end to end; parse time
   beside pyx12's, SQL statements per 1,000 claims, and peak memory of a ``--peak-claims``
   import.
+- ``worklists`` (``bench/scenario_worklists.py``): the accounts scenario's million accounts, the
+  follow-up rules refreshed over them (about 200,000 open items), queues with forty members;
+  get next, the My work page and a full rules refresh.
 
-    python -m tools.with_db python bench/run.py            # what `make bench` runs (all three)
+    python -m tools.with_db python bench/run.py            # what `make bench` runs (all four)
     python -m tools.with_db python bench/run.py --only accounts --explain
     python -m tools.with_db python bench/run.py --only remittances --claims 10000
     python -m tools.with_db python bench/run.py --orgs 200 --users 5000 --requests 200 --accounts 100000
@@ -38,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 
 MEASURED_MEMBERS = 2000
-SCENARIOS = ["foundation", "accounts", "remittances"]
+SCENARIOS = ["foundation", "accounts", "remittances", "worklists"]
 
 
 def _bench_database_url() -> str:
@@ -280,6 +283,10 @@ def main() -> None:
             per_payment=args.claims_per_payment,
             profile=args.profile,
         )
+    if "worklists" in scenarios:
+        import scenario_worklists
+
+        results += scenario_worklists.run(accounts=args.accounts, requests=args.requests)
 
     report = {
         "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
