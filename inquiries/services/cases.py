@@ -570,55 +570,13 @@ def _steps(version: ScriptVersion | None, completed: Iterable[int]) -> tuple[lis
 
 
 @transaction.atomic(durable=True)
-def interaction_log(
-    *,
-    case: Case,
-    by: Any,
-    direction: str,
-    channel: str,
-    relationship: str,
-    outcome: str,
-    started_at: datetime | None = None,
-    ended_at: datetime | None = None,
-    contact_point: str = "",
-    person_contacted: str = "",
-    message_left_with: str = "",
-    notes: str = "",
-    interpreter_used: bool = False,
-    interpreter_language: str = "",
-    interpreter_kind: str = "",
-    interpreter_reference: str = "",
-    script_version: ScriptVersion | None = None,
-    steps_completed: Iterable[int] = (),
-    completes_callback: Callback | None = None,
-    now: datetime | None = None,
-) -> Interaction:
-    """Record one contact on the case. A required script disclosure that was not read is flagged on
+def interaction_log(*, case: Case, by: Any, **details: Any) -> Interaction:
+    """Record one contact on the case; ``details`` are the keyword arguments of
+    ``interaction_log_locked``. A required script disclosure that was not read is flagged on
     the contact and on the timeline."""
     lock(case)
     require(can_work_cases(by, case), "You may not log contacts on this case.")
-    return interaction_log_locked(
-        case=case,
-        by=by,
-        direction=direction,
-        channel=channel,
-        relationship=relationship,
-        outcome=outcome,
-        started_at=started_at,
-        ended_at=ended_at,
-        contact_point=contact_point,
-        person_contacted=person_contacted,
-        message_left_with=message_left_with,
-        notes=notes,
-        interpreter_used=interpreter_used,
-        interpreter_language=interpreter_language,
-        interpreter_kind=interpreter_kind,
-        interpreter_reference=interpreter_reference,
-        script_version=script_version,
-        steps_completed=steps_completed,
-        completes_callback=completes_callback,
-        now=now,
-    )
+    return interaction_log_locked(case=case, by=by, **details)
 
 
 def interaction_log_locked(
