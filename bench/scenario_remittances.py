@@ -24,8 +24,9 @@ Measured, each import in a child process (a fresh worker; its peak RSS is the im
 - ``remittance_import`` wall time, with the SQL statements it sends (counted with
   ``connection.execute_wrapper``) and time and statements per phase (read, store, post,
   deposit matching, summary);
-- parse only: ``read_835`` on the same text, and pyx12's ``X12Reader`` iterating every
-  segment (best of three each);
+- parse only: ``read_835`` on the same text (keeping the segments, and as the import reads,
+  with ``keep_segments=False``), and pyx12's ``X12Reader`` iterating every segment (best of
+  three each);
 - the same import of ``--peak-claims`` claims (50,000 by default) for peak memory.
 
 After each import the outcome must be the planned one (claims posted, denials, variances,
@@ -589,20 +590,27 @@ def measured_835(book: Book, per_payment: int) -> bytes:
 
 
 def parse_times(text: str, repeat: int = 3) -> dict[str, Any]:
-    """Best of ``repeat`` parses with ``read_835`` and with pyx12's X12Reader (every segment)."""
+    """Best of ``repeat`` parses with ``read_835`` (segments kept, and not kept as the import
+    reads) and with pyx12's X12Reader (every segment)."""
     from claims.x12.reader835 import read_835
 
-    ours, segments = [], 0
+    ours, streamed, segments = [], [], 0
     for _ in range(repeat):
         started = time.perf_counter()
         parsed = read_835(text)
         ours.append(time.perf_counter() - started)
         segments = parsed.segment_count
         del parsed
+        started = time.perf_counter()
+        parsed = read_835(text, keep_segments=False)
+        streamed.append(time.perf_counter() - started)
+        del parsed
     result: dict[str, Any] = {
         "segments": segments,
         "read_835_s": round(min(ours), 3),
         "read_835_runs_s": [round(t, 3) for t in ours],
+        "read_835_streamed_s": round(min(streamed), 3),
+        "read_835_streamed_runs_s": [round(t, 3) for t in streamed],
     }
     try:
         from importlib.metadata import version
@@ -973,7 +981,10 @@ def report(result: dict[str, Any]) -> None:
             if "pyx12_x12reader_s" in parse
             else parse.get("pyx12_failed") or parse.get("pyx12", "")
         )
-        print(f"  parse only: read_835 {parse['read_835_s']} s ({parse['segments']:,} segments); {pyx12}")
+        print(
+            f"  parse only: read_835 {parse['read_835_s']} s ({parse['segments']:,} segments), "
+            f"{parse['read_835_streamed_s']} s with keep_segments=False; {pyx12}"
+        )
     summary = imported["summary"]
     print(
         "  outcome: "

@@ -95,14 +95,16 @@ def remittance_import(
     if earlier is not None:
         return _resume(earlier, by=by)
     content = _decode(data)
-    parsed = read_835(content)
+    # The segments themselves are not kept (the stored text is the record): a large file then
+    # needs a fraction of the memory.
+    parsed = read_835(content, keep_segments=False)
     if not parsed.is_835:
         problems = "; ".join(d.message for d in parsed.diagnostics if d.severity == "error")[:400]
         raise InvalidInput(
             f"file: {name} is not an X12 835 remittance" + (f" ({problems})" if problems else ""),
             field="file",
         )
-    return _store_and_post(
+    file, stored = _store(
         organization=organization,
         parsed=parsed,
         content=content,
@@ -111,9 +113,28 @@ def remittance_import(
         channel=channel,
         by=by,
     )
+    # Posting works from what the store wrote, never from the parsed file: let the tree go
+    # before it rather than hold it through the longest phase.
+    del parsed, content
+    return _post(file, stored=stored, by=by)
 
 
 def _store_and_post(*, organization, parsed, content, sha256, name, channel, by) -> ImportOutcome:
+    file, stored = _store(
+        organization=organization,
+        parsed=parsed,
+        content=content,
+        sha256=sha256,
+        name=name,
+        channel=channel,
+        by=by,
+    )
+    return _post(file, stored=stored, by=by)
+
+
+def _store(*, organization, parsed, content, sha256, name, channel, by) -> tuple[RemittanceFile, bool]:
+    """The file stored in one transaction, and True; or the same file stored earlier (by a
+    concurrent import), and False."""
     try:
         with transaction.atomic(durable=True):
             file = store_remittance(
@@ -150,7 +171,14 @@ def _store_and_post(*, organization, parsed, content, sha256, name, channel, by)
                     by=by,
                 )
         else:
-            return _resume(earlier, by=by)
+            return earlier, False
+    return file, True
+
+
+def _post(file: RemittanceFile, *, stored: bool, by: Any) -> ImportOutcome:
+    """Post a file just stored; one stored earlier is resumed instead."""
+    if not stored:
+        return _resume(file, by=by)
     totals = post_file(file, by=by)
     _after_posting(file)
     return ImportOutcome(

@@ -7,8 +7,10 @@
         → ProviderAdjustment835 (one per PLB reason/amount pair)
 
 Money and quantities are ``Decimal`` (never float), dates ``datetime.date``. Every node keeps the
-index of its first segment (``segment_index``) into ``Remittance835File.segments``; claims and
-transactions also keep ``end_index``, the index of their last segment (inclusive).
+index of its first segment (``segment_index``) into the file's segments; claims and transactions
+also keep ``end_index``, the index of their last segment (inclusive). ``Remittance835File.segments``
+holds those segments unless ``read_835`` was called with ``keep_segments=False``: then the segments
+are built one at a time as the reader walks them (a fraction of the memory) and none is kept.
 
 The reader never raises. Everything wrong with the input becomes a ``Diagnostic`` in
 ``Remittance835File.diagnostics`` (all of them, tokenizer's included), in the transaction's list
@@ -28,7 +30,7 @@ Rule 3 is a warning that does not affect ``balanced``. The module imports nothin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -41,9 +43,9 @@ from claims.x12.tokenizer import (
     Diagnostic,
     Segment,
     Separators,
-    Tokens,
     gc_paused,
     tokenize,
+    tokenize_stream,
 )
 
 ZERO = Decimal("0")
@@ -304,7 +306,8 @@ class Remittance835File:
         return any(d.severity == ERROR for d in self.diagnostics)
 
     def segment_text(self, index: int) -> str:
-        """Segment ``index`` as written (element separator of the file, no terminator), for audit."""
+        """Segment ``index`` as written (element separator of the file, no terminator), for audit;
+        ``""`` when the segments were not kept (``read_835(..., keep_segments=False)``)."""
         if not 0 <= index < len(self.segments):
             return ""
         element = self.separators.element if self.separators else "*"
@@ -348,13 +351,17 @@ def _order(diagnostic: Diagnostic) -> int:
 
 
 class _Reader:
-    def __init__(self, tokens: Tokens) -> None:
-        self.tokens = tokens
-        self.out = Remittance835File(
-            segment_count=len(tokens.segments),
-            segments=tokens.segments,
-            separators=tokens.separators,
-        )
+    def __init__(
+        self,
+        *,
+        segment_count: int,
+        separators: Separators,
+        tokenizer_diagnostics: list[Diagnostic],
+        kept: list[Segment],
+    ) -> None:
+        """``kept`` is what the result holds as its segments."""
+        self.tokenizer_diagnostics = tokenizer_diagnostics
+        self.out = Remittance835File(segment_count=segment_count, segments=kept, separators=separators)
         self.diagnostics: list[Diagnostic] = []
         self.txn: Transaction835 | None = None
         self.claim: ClaimPayment835 | None = None
@@ -372,25 +379,6 @@ class _Reader:
         self.outside_reported = False
         self.amounts: dict[str, Decimal | None] = {}
         self.dates: dict[str, date | None] = {}
-        self.handlers: dict[str, Callable[[Segment], None]] = {
-            "BPR": self._bpr,
-            "TRN": self._trn,
-            "DTM": self._dtm,
-            "N1": self._n1,
-            "N3": self._n3,
-            "N4": self._n4,
-            "REF": self._ref,
-            "LX": self._lx,
-            "CLP": self._clp,
-            "CAS": self._cas,
-            "NM1": self._nm1,
-            "MIA": self._mia,
-            "MOA": self._moa,
-            "AMT": self._amt,
-            "SVC": self._svc,
-            "LQ": self._lq,
-            "PLB": self._plb,
-        }
 
     # -- diagnostics and values --------------------------------------------------------------
 
@@ -495,9 +483,30 @@ class _Reader:
 
     # -- the walk ----------------------------------------------------------------------------
 
-    def run(self) -> Remittance835File:
-        handlers = self.handlers
-        for seg in self.tokens.segments:
+    def run(self, segments: Iterable[Segment]) -> Remittance835File:
+        """Walk ``segments`` once, in order."""
+        # Local, not an attribute: bound methods kept on the reader would make it a cycle that
+        # holds the result (and the segments) until the paused collector runs again.
+        handlers: dict[str, Callable[[Segment], None]] = {
+            "BPR": self._bpr,
+            "TRN": self._trn,
+            "DTM": self._dtm,
+            "N1": self._n1,
+            "N3": self._n3,
+            "N4": self._n4,
+            "REF": self._ref,
+            "LX": self._lx,
+            "CLP": self._clp,
+            "CAS": self._cas,
+            "NM1": self._nm1,
+            "MIA": self._mia,
+            "MOA": self._moa,
+            "AMT": self._amt,
+            "SVC": self._svc,
+            "LQ": self._lq,
+            "PLB": self._plb,
+        }
+        for seg in segments:
             tag = seg.tag
             if tag == "ST":
                 self._st(seg)
@@ -548,7 +557,7 @@ class _Reader:
             )
 
     def _not_835(self) -> None:
-        if not self.out.segments:
+        if not self.out.segment_count:
             found = "no X12 segments"
         elif self.other_sets:
             found = "transaction set(s) " + ", ".join(_shown(kind) for kind in sorted(set(self.other_sets)))
@@ -559,7 +568,7 @@ class _Reader:
     def _merge_tokenizer_diagnostics(self) -> None:
         """All diagnostics on the file in segment order; tokenizer ones also on their transaction."""
         touched: set[int] = set()
-        for diagnostic in self.tokens.diagnostics:
+        for diagnostic in self.tokenizer_diagnostics:
             index = diagnostic.segment_index
             if index is None:
                 continue
@@ -570,7 +579,7 @@ class _Reader:
                     break
         for number in touched:
             self.out.transactions[number].diagnostics.sort(key=_order)
-        merged = [*self.tokens.diagnostics, *self.diagnostics]
+        merged = [*self.tokenizer_diagnostics, *self.diagnostics]
         merged.sort(key=_order)
         self.out.diagnostics = merged
 
@@ -1092,7 +1101,28 @@ class _Reader:
             )
 
 
-def read_835(data: bytes | str) -> Remittance835File:
-    """Read an 835 file. Never raises; see ``Remittance835File.diagnostics``."""
+def read_835(data: bytes | str, *, keep_segments: bool = True) -> Remittance835File:
+    """Read an 835 file. Never raises; see ``Remittance835File.diagnostics``.
+
+    With ``keep_segments=False`` the result is the same except that ``segments`` is empty (and
+    ``segment_text`` gives ``""``): the segments are built as they are read and dropped after,
+    so a large file needs far less memory.
+    """
     with gc_paused():
-        return _Reader(tokenize(data)).run()
+        if keep_segments:
+            tokens = tokenize(data)
+            reader = _Reader(
+                segment_count=len(tokens.segments),
+                separators=tokens.separators,
+                tokenizer_diagnostics=tokens.diagnostics,
+                kept=tokens.segments,
+            )
+            return reader.run(tokens.segments)
+        stream = tokenize_stream(data)
+        reader = _Reader(
+            segment_count=len(stream),
+            separators=stream.separators,
+            tokenizer_diagnostics=stream.diagnostics,
+            kept=[],
+        )
+        return reader.run(stream)

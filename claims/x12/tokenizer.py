@@ -5,6 +5,11 @@ interchange envelope is missing), splits the data into ``Segment`` objects and c
 counts and control numbers (SE01/SE02, GE01/GE02, IEA01/IEA02). It never raises: every problem
 is reported as a ``Diagnostic``.
 
+``tokenize_stream`` does the same checks but keeps each segment as its raw text and builds the
+``Segment`` objects one at a time as they are iterated: a reader that walks the segments once
+needs a fraction of the memory (a segment object with its element strings takes about ten times
+the bytes of its text).
+
 Real files are untidy, and all of the following are accepted: a UTF-8 byte order mark, CR/LF or
 LF after terminators, indented segments, the whole file on one line, lines wrapped in the middle
 of a segment, a line break written *before* each terminator (``...^\\n~GS|...``), bytes that are
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -142,6 +147,26 @@ class Tokens:
     segments: list[Segment]
     separators: Separators
     diagnostics: list[Diagnostic]
+
+
+@dataclass
+class TokenStream:
+    """The segments of ``tokenize_stream``: the same ones, in the same order, as ``tokenize``
+    gives, built on each iteration. ``diagnostics`` are complete before the first iteration."""
+
+    chunks: list[str] = field(repr=False)
+    separators: Separators
+    diagnostics: list[Diagnostic]
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __iter__(self) -> Iterator[Segment]:
+        element = self.separators.element
+        component = self.separators.component
+        for index, chunk in enumerate(self.chunks):
+            parts = chunk.split(element)
+            yield Segment(index, parts[0], tuple(parts[1:]), component)
 
 
 def _decode(data: bytes | str) -> str:
@@ -277,7 +302,7 @@ def _detect(text: str, sink: _Sink) -> tuple[int, Separators] | None:
     return None
 
 
-def _body_component(raw: list[list[str]], declared: Separators) -> str | None:
+def _body_component(raw: Iterable[list[str]], declared: Separators) -> str | None:
     """The component separator the composites of the body actually use, if it is not the declared one."""
     votes: Counter[str] = Counter()
     probes = 0
@@ -315,8 +340,11 @@ def _as_int(value: str) -> int | None:
     return None
 
 
-def _check_envelopes(segments: list[Segment], sink: _Sink) -> None:
-    """SE01/SE02, GE01/GE02, IEA01/IEA02 against what the file holds, and missing trailers."""
+def _check_envelopes(segments: list[Segment], starts_with_st: bool, sink: _Sink) -> None:
+    """SE01/SE02, GE01/GE02, IEA01/IEA02 against what the file holds, and missing trailers.
+
+    ``segments`` are the envelope segments (ISA, GS, ST, SE, GE, IEA) in file order; the others
+    play no part. ``starts_with_st`` tells whether the data's first segment is an ST."""
     isa: Segment | None = None
     gs: Segment | None = None
     st: Segment | None = None
@@ -365,7 +393,7 @@ def _check_envelopes(segments: list[Segment], sink: _Sink) -> None:
             f"{seg.tag} at segment {seg.index} has no open {opener}",
         )
 
-    if segments and segments[0].tag == "ST":
+    if starts_with_st:
         sink.add(
             "no_interchange_envelope",
             INFO,
@@ -434,24 +462,43 @@ def _check_envelopes(segments: list[Segment], sink: _Sink) -> None:
             missing(opener, trailer, None)
 
 
+_ENVELOPE_TAGS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
+
+
 def tokenize(data: bytes | str) -> Tokens:
     """Split X12 ``data`` into segments. Never raises; problems are in ``Tokens.diagnostics``."""
     with gc_paused():
-        return _tokenize(data)
+        chunks, separators, diagnostics = _tokenize(data)
+        element = separators.element
+        component = separators.component
+        segments = [
+            Segment(index, parts[0], tuple(parts[1:]), component)
+            for index, parts in enumerate(chunk.split(element) for chunk in chunks)
+        ]
+        return Tokens(segments, separators, diagnostics)
 
 
-def _tokenize(data: bytes | str) -> Tokens:
+def tokenize_stream(data: bytes | str) -> TokenStream:
+    """``tokenize`` for a single pass: the same segments, separators and diagnostics, with each
+    ``Segment`` built only when the iteration reaches it. Never raises."""
+    with gc_paused():
+        return TokenStream(*_tokenize(data))
+
+
+def _tokenize(data: bytes | str) -> tuple[list[str], Separators, list[Diagnostic]]:
+    """The segments as raw text (padding stripped, empty ones dropped), the separators and
+    every diagnostic."""
     sink = _Sink()
     defaults = Separators(DEFAULT_ELEMENT, DEFAULT_COMPONENT, None, DEFAULT_SEGMENT)
     if isinstance(data, bytearray | memoryview):
         data = bytes(data)
     if not isinstance(data, bytes | str):
         sink.add("not_x12", ERROR, None, f"expected bytes or text, got {type(data).__name__}")
-        return Tokens([], defaults, sink.items)
+        return [], defaults, sink.items
     text = _decode(data)
     if not text.strip(_SEGMENT_PADDING):
         sink.add("empty_file", ERROR, None, "the data is empty")
-        return Tokens([], defaults, sink.items)
+        return [], defaults, sink.items
 
     detected = _detect(text, sink)
     if detected is None:
@@ -461,7 +508,7 @@ def _tokenize(data: bytes | str) -> Tokens:
             None,
             f"no ISA or ST segment found in {len(text)} characters: this is not X12 data",
         )
-        return Tokens([], defaults, sink.items)
+        return [], defaults, sink.items
     start, separators = detected
     if text[:start].strip(_SEGMENT_PADDING):
         sink.add(
@@ -472,16 +519,18 @@ def _tokenize(data: bytes | str) -> Tokens:
             "segment were skipped",
         )
     body = text[start:]
+    del text
     if separators.segment not in "\r\n":
         # Line breaks are layout only (including lines wrapped inside a segment).
         body = body.replace("\r", "").replace("\n", "")
 
     element = separators.element
-    stripped = [chunk.strip(_SEGMENT_PADDING) for chunk in body.split(separators.segment)]
-    raw = [chunk.split(element) for chunk in stripped if chunk]
+    chunks = [
+        stripped for chunk in body.split(separators.segment) if (stripped := chunk.strip(_SEGMENT_PADDING))
+    ]
+    del body
 
-    component = separators.component
-    actual = _body_component(raw, separators)
+    actual = _body_component((chunk.split(element) for chunk in chunks), separators)
     if actual is not None:
         sink.add(
             "component_separator_mismatch",
@@ -490,16 +539,29 @@ def _tokenize(data: bytes | str) -> Tokens:
             f"the header declares {separators.component!r} as component separator (ISA16) but the "
             f"composite elements use {actual!r}; reading them with {actual!r}",
         )
-        component = actual
         repetition = None if separators.repetition == actual else separators.repetition
         separators = Separators(element, actual, repetition, separators.segment)
+    _scan(chunks, separators, sink)
+    return chunks, separators, sink.items
 
-    segments = [Segment(index, parts[0], tuple(parts[1:]), component) for index, parts in enumerate(raw)]
-    bad_tags = {tag for tag in {parts[0] for parts in raw} if not _valid_tag(tag)}
-    if bad_tags:
-        for seg in segments:
-            if seg.tag in bad_tags:
-                sink.bad_tag(seg.index, seg.tag)
+
+def _scan(chunks: list[str], separators: Separators, sink: _Sink) -> None:
+    """Invalid tags and the envelope checks, from the raw segments: only the envelope segments
+    become ``Segment`` objects."""
+    element = separators.element
+    component = separators.component
+    valid: dict[str, bool] = {}
+    envelope: list[Segment] = []
+    for index, chunk in enumerate(chunks):
+        tag = chunk.partition(element)[0]
+        ok = valid.get(tag)
+        if ok is None:
+            ok = valid[tag] = _valid_tag(tag)
+        if not ok:
+            sink.bad_tag(index, tag)
+        elif tag in _ENVELOPE_TAGS:
+            parts = chunk.split(element)
+            envelope.append(Segment(index, tag, tuple(parts[1:]), component))
     sink.finish()
-    _check_envelopes(segments, sink)
-    return Tokens(segments, separators, sink.items)
+    starts_with_st = bool(chunks) and chunks[0].partition(element)[0] == "ST"
+    _check_envelopes(envelope, starts_with_st, sink)

@@ -7,7 +7,9 @@ that need them are skipped, with the path in the reason, when the folder is abse
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import random
 import time
 from collections import Counter
 from datetime import date
@@ -22,7 +24,7 @@ from claims.x12.reader835 import (
     Remittance835File,
     read_835,
 )
-from claims.x12.tokenizer import Diagnostic, Segment, Separators, tokenize
+from claims.x12.tokenizer import Diagnostic, Segment, Separators, tokenize, tokenize_stream
 
 D = Decimal
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "x12-samples"
@@ -700,3 +702,81 @@ def test_segments_and_claims_agree_with_pyx12(name):
     ours = [[s.get(n) for n in (1, 2, 3, 4)] for s in remit.segments if s.tag == "CLP"]
     assert their_claims == ours
     assert len(remit.claims) == len(their_claims)
+
+
+# -- streaming (keep_segments=False) --------------------------------------------------------------
+
+
+def assert_stream_reads_the_same(data: bytes | str) -> None:
+    """``tokenize_stream`` gives ``tokenize``'s segments, separators and diagnostics, and
+    ``read_835(keep_segments=False)`` the same tree and diagnostics without the segments."""
+    tokens = tokenize(data)
+    stream = tokenize_stream(data)
+    assert stream.separators == tokens.separators
+    assert stream.diagnostics == tokens.diagnostics
+    assert len(stream) == len(tokens.segments)
+    streamed = list(stream)
+    assert streamed == tokens.segments
+    assert [s.component_separator for s in streamed] == [s.component_separator for s in tokens.segments]
+    listed = read_835(data)
+    lean = read_835(data, keep_segments=False)
+    assert lean.segments == []
+    assert lean.segment_count == listed.segment_count == len(tokens.segments)
+    assert lean == dataclasses.replace(listed, segments=[])
+    # Field by field too: the tree, and the diagnostics on the file, each payment and each claim.
+    assert lean.diagnostics == listed.diagnostics
+    assert lean.transactions == listed.transactions
+    for mine, theirs in zip(lean.transactions, listed.transactions, strict=True):
+        assert mine.diagnostics == theirs.diagnostics
+        assert [c.diagnostics for c in mine.claims] == [c.diagnostics for c in theirs.claims]
+
+
+@needs_samples
+@pytest.mark.parametrize("name", sorted(EXPECTED_835) + SAMPLES_837)
+def test_streaming_reads_every_sample_the_same(name):
+    assert_stream_reads_the_same(sample(name))
+
+
+def test_streaming_reads_generated_and_damaged_files_the_same():
+    isa = ISA + "~"
+    gs = "GS*HP*SENDER*RECEIVER*20240101*1200*7*X*005010X221A1~"
+    cases: list[bytes | str] = [
+        synthetic_835(200, 3),
+        synthetic_835(3, 1).replace("~\n", "~"),
+        SMALL,
+        isa + gs + SMALL.replace("SE*13*0001", "SE*12*0002") + "GE*2*8~IEA*3*000000002~",
+        isa + gs + SMALL,
+        SMALL + "".join(f"x{i}!*a~" for i in range(50)),
+        small(**{"CAS*CO*45*30~": "CAS*CO*45*3O.00~"}),
+        small(**{"SE*13*0001~": ""}),
+        "\ufeff  " + SMALL.replace("~", "~\r\n    "),
+        SMALL.replace("PAYER", "PAY\xc9R").encode("latin-1"),
+        b"",
+        "hello world",
+        12345,  # type: ignore[list-item]
+    ]
+    rng = random.Random(835)
+    base = synthetic_835(4, 2).encode()
+    for _ in range(150):
+        damaged = bytearray(base)
+        at = rng.randrange(len(damaged))
+        operation = rng.randrange(3)
+        if operation == 0:
+            del damaged[at : at + rng.randrange(1, 40)]
+        elif operation == 1:
+            damaged[at:at] = bytes(rng.choice(b"*~:^\n SEGCLP0123") for _ in range(rng.randrange(1, 6)))
+        else:
+            segments = bytes(damaged).split(b"~")
+            segments.insert(rng.randrange(len(segments)), rng.choice(segments))
+            damaged = bytearray(b"~".join(segments))
+        cases.append(bytes(damaged))
+    for data in cases:
+        assert_stream_reads_the_same(data)
+
+
+def test_stream_can_be_walked_again_and_keeps_no_segments():
+    stream = tokenize_stream(SMALL)
+    assert list(stream) == list(stream) == tokenize(SMALL).segments
+    lean = read_835(SMALL, keep_segments=False)
+    assert lean.segment_text(0) == ""
+    assert read_835(SMALL).segment_text(0) == "ST*835*0001"
