@@ -28,7 +28,7 @@ urlpatterns = [
     path("audits/<uuid:reference>/claims/", views.audit_add_claims, name="audit_add_claims"),
     path("audits/<uuid:reference>/documents/", views.audit_document_upload, name="audit_document_upload"),
     path(
-        "audits/<uuid:reference>/documents/<int:document_id>/",
+        "audits/<uuid:reference>/documents/<uuid:document_reference>/",
         views.audit_document_download,
         name="audit_document_download",
     ),

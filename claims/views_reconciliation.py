@@ -774,10 +774,10 @@ def audit_document_upload(request: HttpRequest, reference: UUID) -> HttpResponse
 
 @login_required
 @require_safe
-def audit_document_download(request: HttpRequest, reference: UUID, document_id: int) -> HttpResponse:
+def audit_document_download(request: HttpRequest, reference: UUID, document_reference: UUID) -> HttpResponse:
     organization = active_organization(request)
     audit = _audit_in(request, organization, reference)
-    document = get_object_or_404(AuditDocument, audit=audit, pk=document_id)
+    document = get_object_or_404(AuditDocument, audit=audit, reference=document_reference)
     phi_access_record(
         request=request, subject=audit, organization=organization, action=PhiAccessLog.Action.DOWNLOAD
     )

@@ -452,7 +452,7 @@ class AuditDocumentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI_REF)
     def get_download_url(self, document: AuditDocument) -> str:
-        return reverse("claims:audit_document_download", args=[document.audit.reference, document.pk])
+        return reverse("claims:audit_document_download", args=[document.audit.reference, document.reference])
 
 
 class InsuranceAuditSerializer(serializers.ModelSerializer):

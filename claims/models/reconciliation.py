@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Upper
@@ -67,6 +69,12 @@ class Deposit(BaseModel):
         indexes = [
             models.Index(Upper("trace_number"), "organization", name="claims_deposit_trace"),
             models.Index(fields=["organization", "deposit_date"], name="claims_deposit_date"),
+            # Matching after every 835 import reads only the organization's unmatched deposits.
+            models.Index(
+                fields=["organization"],
+                condition=models.Q(payment__isnull=True),
+                name="claims_deposit_unmatched",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -161,6 +169,7 @@ class InsuranceAudit(BaseModel):
 class AuditDocument(models.Model):
     """A record sent to (or received from) the auditor, stored with the audit."""
 
+    reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey("staff.Organization", on_delete=models.PROTECT, related_name="+")
     audit = models.ForeignKey(InsuranceAudit, on_delete=models.CASCADE, related_name="documents")
     title = models.CharField(max_length=200)

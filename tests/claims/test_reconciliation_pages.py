@@ -104,7 +104,7 @@ def urls(remittance, deposit, audit, document, payer):
             day,
             reverse("claims:audit_list"),
             reverse("claims:audit_detail", args=[audit.reference]),
-            reverse("claims:audit_document_download", args=[audit.reference, document.pk]),
+            reverse("claims:audit_document_download", args=[audit.reference, document.reference]),
         ],
         "posters": [
             reverse("claims:deposit_create"),
@@ -552,7 +552,9 @@ def test_the_audit_page_moves_the_audit_along(client, posting_specialist, audit,
 def test_audit_reads_and_downloads_are_in_the_phi_access_log(client, rep, audit, document):
     client.force_login(rep)
     client.get(reverse("claims:audit_detail", args=[audit.reference]))
-    response = client.get(reverse("claims:audit_document_download", args=[audit.reference, document.pk]))
+    response = client.get(
+        reverse("claims:audit_document_download", args=[audit.reference, document.reference])
+    )
     assert response.content == b"%PDF-1.4 charts"
     assert response["Content-Type"] == "application/pdf"
     assert 'filename="charts.pdf"' in response["Content-Disposition"]
@@ -566,7 +568,9 @@ def test_a_document_of_another_audit_is_404(client, org, posting_specialist, pay
     other = audit_open(organization=org, payer=payer, kind="desk", requested_on=DAY, by=posting_specialist)
     client.force_login(posting_specialist)
     assert (
-        client.get(reverse("claims:audit_document_download", args=[other.reference, document.pk])).status_code
+        client.get(
+            reverse("claims:audit_document_download", args=[other.reference, document.reference])
+        ).status_code
         == 404
     )
 
