@@ -35,14 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, get_change_reason_from_object
 
-from accounts.ledger import (
-    EntrySpec,
-    insert_rows,
-    lock_accounts,
-    post_entries_bulk,
-    post_entries_many,
-    update_rows,
-)
+from accounts.ledger import EntrySpec, lock_accounts, post_entries_bulk, post_entries_many
 from accounts.models import Coverage, LedgerEntry, PatientAccount
 from claims.codes import (
     FORWARDED_STATUSES,
@@ -67,6 +60,7 @@ from claims.posting.match import describe_candidates, match_claims
 from claims.posting.store import StoredAdjustment, StoredLine
 from claims.x12.tokenizer import gc_paused
 from core.audit import current_request_id
+from core.bulk import insert_rows, update_rows
 from core.models import TimelineEvent
 from core.money import format_money
 from payers.models import Contract, FeeScheduleEntry

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db import connection
 
-from accounts.ledger import insert_rows
 from claims.models import (
     ClaimPayment,
     PostingException,
@@ -24,6 +23,7 @@ from claims.models import (
 )
 from claims.x12.reader835 import Remittance835File, Transaction835
 from claims.x12.tokenizer import Diagnostic, gc_paused
+from core.bulk import insert_rows
 from core.money import format_money
 from payers.models import Payer
 

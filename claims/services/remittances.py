@@ -182,7 +182,7 @@ def _post(file: RemittanceFile, *, stored: bool, by: Any) -> ImportOutcome:
     totals = post_file(file, by=by)
     _after_posting(file)
     return ImportOutcome(
-        file=file, duplicate=False, summary=summarize(file, totals), diagnostics=file.diagnostics
+        file=file, duplicate=False, summary=_record(file, totals), diagnostics=file.diagnostics
     )
 
 
@@ -192,8 +192,17 @@ def _resume(file: RemittanceFile, *, by: Any) -> ImportOutcome:
     _after_posting(file)
     file.refresh_from_db()
     return ImportOutcome(
-        file=file, duplicate=True, summary=summarize(file, totals), diagnostics=file.diagnostics
+        file=file, duplicate=True, summary=_record(file, totals), diagnostics=file.diagnostics
     )
+
+
+def _record(file: RemittanceFile, totals: PostingTotals) -> dict[str, Any]:
+    """The summary as of this run, kept on the file for the inbox and the API."""
+    file.refresh_from_db(fields=["status", "posted_at"])
+    summary = summarize(file, totals)
+    RemittanceFile.objects.filter(pk=file.pk).update(summary=summary)
+    file.summary = summary
+    return summary
 
 
 def _after_posting(file: RemittanceFile) -> None:

@@ -13,16 +13,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import services
-from accounts.ledger import (
-    EntrySpec,
-    insert_rows,
-    ledger_drift,
-    lock_accounts,
-    post_entries_bulk,
-    post_entries_many,
-    update_rows,
-)
+from accounts.ledger import EntrySpec, ledger_drift, lock_accounts, post_entries_bulk, post_entries_many
 from accounts.models import AccountBucket, LedgerEntry, PatientAccount
+from core.bulk import insert_rows, update_rows
 from core.errors import InvalidInput
 from core.models import TimelineEvent
 from tests.factories import AccountFactory, CoverageFactory

@@ -318,3 +318,10 @@ def test_a_crash_mid_posting_then_a_rerun_equals_one_clean_run(
         assert (
             LedgerEntry.objects.filter(account=account, source="835", kind="insurance_payment").count() == 1
         )
+
+
+def test_the_file_keeps_the_summary_of_its_last_run(org, posting_specialist, managed_care):
+    outcome = _import(org, posting_specialist, (SAMPLES / "managed-care.835").read_bytes())
+    stored = RemittanceFile.objects.get(pk=outcome.file.pk).summary
+    assert stored["posted"] == 2 and stored["status"] == RemittanceFile.Status.POSTED
+    assert stored["total_paid"] == "945.00"
