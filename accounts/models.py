@@ -28,17 +28,11 @@ from accounts.querysets import (
     PatientQuerySet,
 )
 from core.audit import audit_history
-from core.models import BaseModel
+from core.models import BaseModel, choice_check
 from core.money import MoneyField
 from staff.querysets import OrganizationScopedQuerySet
 
 ZERO = Decimal("0.00")
-
-
-def _choice_check(field: str, choices: type[models.TextChoices]) -> models.CheckConstraint:
-    return models.CheckConstraint(
-        condition=models.Q(**{f"{field}__in": choices.values}), name=f"%(app_label)s_%(class)s_{field}_valid"
-    )
 
 
 class Language(models.TextChoices):
@@ -140,8 +134,8 @@ class Patient(BaseModel):
                 violation_error_message="ssn_last4: only the last four digits of the SSN may be stored",
                 name="%(app_label)s_%(class)s_ssn_last4_only",
             ),
-            _choice_check("interpreter", Interpreter),
-            _choice_check("sex", Sex),
+            choice_check("interpreter", Interpreter),
+            choice_check("sex", Sex),
         ]
         indexes = [
             # Typo-tolerant name search (pg_trgm similarity on "LAST FIRST").
@@ -219,7 +213,7 @@ class Guarantor(BaseModel):
                 condition=~models.Q(external_id=""),
                 name="accounts_guarantor_external_id_unique",
             ),
-            _choice_check("relationship", GuarantorRelationship),
+            choice_check("relationship", GuarantorRelationship),
         ]
 
     def __str__(self) -> str:
@@ -278,7 +272,7 @@ class AuthorizedContact(BaseModel):
     class Meta:
         ordering = ["name"]
         constraints = [
-            _choice_check("relationship", ContactRelationship),
+            choice_check("relationship", ContactRelationship),
             models.CheckConstraint(
                 condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
                 violation_error_message="end_date: cannot be before the start date",
@@ -484,9 +478,9 @@ class PatientAccount(BaseModel):
             models.UniqueConstraint(
                 fields=["organization", "account_number"], name="accounts_account_number_unique"
             ),
-            _choice_check("status", AccountStatus),
-            _choice_check("kind", AccountKind),
-            _choice_check("financial_class", FinancialClass),
+            choice_check("status", AccountStatus),
+            choice_check("kind", AccountKind),
+            choice_check("financial_class", FinancialClass),
             models.CheckConstraint(
                 condition=models.Q(balance=models.F("insurance_balance") + models.F("patient_balance")),
                 name="%(app_label)s_%(class)s_balance_is_sum",
@@ -595,8 +589,8 @@ class Charge(BaseModel):
                 violation_error_message="units: must be more than zero",
                 name="%(app_label)s_%(class)s_units_positive",
             ),
-            _choice_check("code_type", CodeType),
-            _choice_check("status", ChargeStatus),
+            choice_check("code_type", CodeType),
+            choice_check("status", ChargeStatus),
         ]
         indexes = [models.Index(fields=["account", "service_date"], name="accounts_charge_account_date")]
 
@@ -647,7 +641,7 @@ class ChargeEdit(BaseModel):
         ordering = ["charge", "rule"]
         constraints = [
             models.UniqueConstraint(fields=["charge", "rule", "field"], name="accounts_charge_edit_unique"),
-            _choice_check("status", EditStatus),
+            choice_check("status", EditStatus),
             models.CheckConstraint(
                 condition=~models.Q(status="overridden") | ~models.Q(override_reason=""),
                 name="%(app_label)s_%(class)s_override_has_reason",
@@ -723,7 +717,7 @@ class LedgerEntry(models.Model):
         ordering = ["id"]
         verbose_name_plural = "ledger entries"
         constraints = [
-            _choice_check("kind", EntryKind),
+            choice_check("kind", EntryKind),
             models.CheckConstraint(
                 condition=~models.Q(amount=0), name="%(app_label)s_%(class)s_amount_not_zero"
             ),
@@ -788,7 +782,7 @@ class AdjustmentRequest(BaseModel):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            _choice_check("status", RequestStatus),
+            choice_check("status", RequestStatus),
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="%(app_label)s_%(class)s_amount_positive"
             ),

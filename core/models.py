@@ -74,3 +74,10 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+def choice_check(field: str, choices: type[models.Choices]) -> models.CheckConstraint:
+    """A CHECK that ``field`` holds one of ``choices`` (choices alone don't constrain the database)."""
+    return models.CheckConstraint(
+        condition=models.Q(**{f"{field}__in": choices.values}), name=f"%(app_label)s_%(class)s_{field}_valid"
+    )

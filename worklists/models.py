@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.audit import audit_history
-from core.models import BaseModel
+from core.models import BaseModel, choice_check
 from worklists.querysets import QueueMemberQuerySet, QueueQuerySet, WorkItemQuerySet
 
 PRIORITY_MAX = 1000
@@ -33,12 +33,6 @@ SKILL_PATTERN = r"^[a-z]+:[A-Za-z0-9_.-]+$"
 validate_skill = RegexValidator(
     SKILL_PATTERN, 'A skill is written "kind:value", e.g. "lang:es" or "payer:<payer reference>".'
 )
-
-
-def _choice_check(field: str, choices: type[models.TextChoices]) -> models.CheckConstraint:
-    return models.CheckConstraint(
-        condition=models.Q(**{f"{field}__in": choices.values}), name=f"%(app_label)s_%(class)s_{field}_valid"
-    )
 
 
 class Queue(BaseModel):
@@ -196,7 +190,7 @@ class WorkItem(BaseModel):
     class Meta:
         ordering = ["-priority", "due_at", "id"]
         constraints = [
-            _choice_check("status", WorkStatus),
+            choice_check("status", WorkStatus),
             models.CheckConstraint(
                 condition=models.Q(outcome="") | models.Q(outcome__in=Outcome.values),
                 name="%(app_label)s_%(class)s_outcome_valid",
@@ -340,7 +334,7 @@ class RefreshRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        constraints = [_choice_check("trigger", RefreshTrigger)]
+        constraints = [choice_check("trigger", RefreshTrigger)]
         indexes = [models.Index(fields=["organization", "-started_at"], name="worklists_refresh_org")]
 
     def __str__(self) -> str:

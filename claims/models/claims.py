@@ -11,10 +11,9 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from claims.models.base import choice_check
 from claims.querysets import ClaimQuerySet
 from core.audit import audit_history
-from core.models import BaseModel
+from core.models import BaseModel, choice_check
 from core.money import MoneyField
 from staff.querysets import OrganizationScopedQuerySet
 

@@ -16,8 +16,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Upper
 
-from claims.models.base import choice_check
-from core.models import BaseModel
+from core.models import BaseModel, choice_check
 from core.money import MoneyField
 from staff.querysets import OrganizationScopedQuerySet
 

@@ -9,9 +9,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-from claims.models.base import choice_check
 from core.audit import audit_history
-from core.models import BaseModel
+from core.models import BaseModel, choice_check
 from core.money import MoneyField
 from staff.querysets import OrganizationScopedQuerySet
 

@@ -10,8 +10,7 @@ from django.urls import reverse
 
 from accounts.models import Language
 from core.audit import audit_history
-from core.models import BaseModel
-from inquiries.models.base import choice_check
+from core.models import BaseModel, choice_check
 from inquiries.querysets import CaseQuerySet, InquiriesQuerySet
 
 

@@ -6,8 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from core.audit import audit_history
-from core.models import BaseModel
-from inquiries.models.base import choice_check
+from core.models import BaseModel, choice_check
 from inquiries.querysets import InquiriesQuerySet
 
 
