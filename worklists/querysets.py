@@ -13,8 +13,7 @@ from staff.querysets import OrganizationScopedQuerySet
 
 
 class QueueQuerySet(OrganizationScopedQuerySet):
-    def active(self) -> models.QuerySet:
-        return self.filter(is_active=True)
+    pass
 
 
 class QueueMemberQuerySet(OrganizationScopedQuerySet):

@@ -274,22 +274,29 @@ def _load(cursor: Any, rows: list[tuple], queue_ids: dict[tuple[int, str], int])
     cursor.execute(f"ANALYZE {_CANDIDATES}")
 
 
-def _params(rule: registry.Rule, org_ids: list[int], now: datetime, by: Any) -> dict[str, Any]:
+def _common_params(org_ids: list[int], now: datetime, by: Any) -> dict[str, Any]:
+    """What every refresh statement is given: the organizations, the clock, the actor."""
     return {
-        "kind": rule.kind,
-        "written": timezone.now(),
-        "source": rule.source[:200],
         "orgs": org_ids,
         "now": now,
+        "written": timezone.now(),
         "user": by.pk,
         "request_id": current_request_id(),
-        "bonus": ESCALATION_BONUS,
         "max": PRIORITY_MAX,
+        "bonus": ESCALATION_BONUS,
         "prefix": ESCALATION_PREFIX,
+        "org_type": ContentType.objects.get_for_model(Organization).pk,
+    }
+
+
+def _params(rule: registry.Rule, org_ids: list[int], now: datetime, by: Any) -> dict[str, Any]:
+    return {
+        **_common_params(org_ids, now, by),
+        "kind": rule.kind,
+        "source": rule.source[:200],
         "reason_updated": f"Refreshed by rule {rule.kind}"[:100],
         "reason_created": f"Created by rule {rule.kind}"[:100],
         "reason_closed": "Resolved elsewhere: the rule no longer finds this work",
-        "org_type": ContentType.objects.get_for_model(Organization).pk,
     }
 
 
@@ -461,14 +468,7 @@ def _run(cursor: Any, statement: str, params: dict[str, Any]) -> list[tuple[int,
 
 def _wake_snoozed(org_ids: list[int], now: datetime, by: Any, result: RefreshResult) -> int:
     """Snoozed items whose date has come go back to their queue as open."""
-    params = {
-        "orgs": org_ids,
-        "now": now,
-        "written": timezone.now(),
-        "user": by.pk,
-        "request_id": current_request_id(),
-    }
-    params["reason_woken"] = "Snooze ended: back in the queue"
+    params = {**_common_params(org_ids, now, by), "reason_woken": "Snooze ended: back in the queue"}
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         rows = _run(cursor, _wake_sql(), params)
     for org_id, count, _ in rows:
@@ -485,16 +485,8 @@ def _escalate_overdue(org_ids: list[int], now: datetime, by: Any, result: Refres
     pages count escalated items.
     """
     params = {
-        "orgs": org_ids,
-        "now": now,
-        "written": timezone.now(),
-        "user": by.pk,
-        "request_id": current_request_id(),
-        "max": PRIORITY_MAX,
-        "bonus": ESCALATION_BONUS,
-        "prefix": ESCALATION_PREFIX,
+        **_common_params(org_ids, now, by),
         "reason_escalated": "Past due beyond the queue's grace: escalated",
-        "org_type": ContentType.objects.get_for_model(Organization).pk,
     }
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         rows = _run(cursor, _escalate_sql(), params)

@@ -61,14 +61,16 @@ def log_listed_subjects(request: HttpRequest, items: list[WorkItem]) -> None:
         phi_access_record_many(request=request, subjects=subjects)
 
 
+def organization_people(organization_id: int) -> Any:
+    """Active people with an active membership of the organization."""
+    return User.objects.filter(
+        is_active=True, memberships__organization_id=organization_id, memberships__is_active=True
+    ).order_by("full_name", "email")
+
+
 def queue_people(queue: Queue) -> Any:
     """People who work ``queue`` (whom its items can be given to)."""
-    return User.objects.filter(
-        pk__in=queue.members.values("user_id"),
-        is_active=True,
-        memberships__organization_id=queue.organization_id,
-        memberships__is_active=True,
-    ).order_by("full_name", "email")
+    return organization_people(queue.organization_id).filter(pk__in=queue.members.values("user_id"))
 
 
 @login_required

@@ -18,13 +18,13 @@ from django.views.decorators.http import require_POST, require_safe
 
 from core.errors import DomainError
 from core.forms import add_refusal, error_summary
-from staff.models import Organization, User
+from staff.models import Organization
 from staff.permissions import require
 from worklists import selectors, services, tasks
 from worklists.forms import BulkForm, ItemFilterForm, MemberAddForm, QueueEditForm, QueueForm, SkillsForm
 from worklists.models import Queue, QueueMember, WorkItem
 from worklists.permissions import can_manage_queues, can_refresh_work
-from worklists.views import active_organization, log_listed_subjects, queue_people
+from worklists.views import active_organization, log_listed_subjects, organization_people, queue_people
 
 ITEMS_PER_PAGE = 50
 
@@ -111,11 +111,7 @@ def _render_queue(request: HttpRequest, queue: Queue, *, status: int = 200, **fo
         "edit_form": forms.get("edit_form") or QueueEditForm(instance=queue),
         "member_form": forms.get("member_form")
         or MemberAddForm(
-            people=User.objects.filter(
-                memberships__organization=queue.organization, memberships__is_active=True, is_active=True
-            )
-            .exclude(pk__in=[m.user_id for m in members])
-            .order_by("full_name", "email")
+            people=organization_people(queue.organization_id).exclude(pk__in=[m.user_id for m in members])
         ),
         "bulk_form": forms.get("bulk_form")
         or BulkForm(
@@ -155,10 +151,7 @@ def queue_edit(request: HttpRequest, reference: UUID) -> HttpResponse:
 @require_POST
 def member_add(request: HttpRequest, reference: UUID) -> HttpResponse:
     queue = _queue(request, reference)
-    people = User.objects.filter(
-        memberships__organization=queue.organization, memberships__is_active=True, is_active=True
-    )
-    form = MemberAddForm(request.POST, people=people)
+    form = MemberAddForm(request.POST, people=organization_people(queue.organization_id))
     if form.is_valid():
         try:
             member = services.queue_member_add(
