@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from accounts.forms import MoneyFormField
 from accounts.models import AuthorizedContact, Language
 from inquiries.models import (
     Callback,
@@ -331,33 +332,17 @@ class VerificationPolicyForm(forms.Form):
 # --- benefit investigations ---------------------------------------------------------------------------
 
 
-class MoneyInput(forms.CharField):
-    """An amount of money as typed (``$1,250.00``); never a float. Empty is 0.00."""
-
-    def clean(self, value: Any) -> Any:
-        value = super().clean(value)
-        if value in ("", None):
-            return None
-        from core.errors import InvalidInput
-        from core.money import parse_money
-
-        try:
-            return parse_money(value, field=str(self.label or "amount"))
-        except InvalidInput as exc:
-            raise forms.ValidationError(exc.message.split(": ", 1)[-1]) from None
-
-
 class BenefitInvestigationForm(forms.Form):
     coverage = forms.ModelChoiceField(queryset=None, to_field_name="reference", empty_label=None)
     plan_active = forms.BooleanField(label="Plan active", required=False, initial=True)
-    deductible = MoneyInput(label="Deductible", required=False)
-    deductible_met = MoneyInput(label="Deductible met", required=False)
+    deductible = MoneyFormField(label="Deductible", required=False)
+    deductible_met = MoneyFormField(label="Deductible met", required=False)
     coinsurance_percent = forms.DecimalField(
         label="Coinsurance %", min_value=0, max_value=100, decimal_places=2, required=False
     )
-    copay = MoneyInput(label="Copay per service", required=False)
-    out_of_pocket_max = MoneyInput(label="Out-of-pocket maximum", required=False)
-    out_of_pocket_met = MoneyInput(label="Out-of-pocket met", required=False)
+    copay = MoneyFormField(label="Copay per service", required=False)
+    out_of_pocket_max = MoneyFormField(label="Out-of-pocket maximum", required=False)
+    out_of_pocket_met = MoneyFormField(label="Out-of-pocket met", required=False)
     prior_auth_required = forms.BooleanField(label="Prior authorization required", required=False)
     prior_auth_number = forms.CharField(label="Prior authorization number", max_length=50, required=False)
     payer_rep_name = forms.CharField(label="Payer representative", max_length=120, required=False)
@@ -377,7 +362,7 @@ class BenefitInvestigationForm(forms.Form):
 class EstimateLineForm(forms.Form):
     code = forms.CharField(label="Code", max_length=16, required=False)
     description = forms.CharField(label="Service", max_length=200, required=False)
-    amount = MoneyInput(label="Amount", required=False)
+    amount = MoneyFormField(label="Amount", required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -7,7 +7,6 @@ account details in front of a rep on a call ask it first and leave them out othe
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -35,6 +34,7 @@ from inquiries.models import (
     VerificationPolicy,
 )
 from inquiries.permissions import can_view_cases
+from inquiries.services.common import local_today
 
 LEDGER_SHOWN = 10
 CLAIMS_SHOWN = 20
@@ -120,7 +120,7 @@ def disclosure_for(case: Case, user: Any, *, now: datetime | None = None) -> Dis
         granted = set(verification.scopes)
         contact = verification.authorized_contact
         if verification.caller_kind == CallerKind.AUTHORIZED_CONTACT and contact is not None:
-            granted = _contact_scopes_now(contact, granted, _local_day(case, now), reasons)
+            granted = _contact_scopes_now(contact, granted, local_today(case.organization, now), reasons)
     for scope, what in ((Scope.BALANCES, "balances"), (Scope.INSURANCE, "claim details")):
         if verification is not None and verification.passed and scope not in granted:
             reasons.append(_not_covered(verification, scope, what))
@@ -142,10 +142,6 @@ def disclosure_for(case: Case, user: Any, *, now: datetime | None = None) -> Dis
         policy=policy,
         expires_at=expires_at if (balances or claims) else None,
     )
-
-
-def _local_day(case: Case, now: datetime) -> date:
-    return timezone.localtime(now, zoneinfo.ZoneInfo(case.organization.time_zone)).date()
 
 
 def _contact_scopes_now(

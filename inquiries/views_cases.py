@@ -102,7 +102,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         if data["priority"]:
             cases = cases.filter(priority=data["priority"])
         if data["owner"] == "me":
-            cases = cases.filter(assigned_to=request.user)
+            cases = cases.assigned_to(request.user)
         elif data["owner"] == "unassigned":
             cases = cases.filter(assigned_to__isnull=True)
         filtered = filtered or any(data.values())

@@ -121,7 +121,7 @@ class CaseFilterSet(OrganizationReferenceFilterSet):
         return queryset.open() if value else queryset.exclude(status__in=OPEN_STATUSES)
 
     def filter_mine(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
-        return queryset.filter(assigned_to=self.request.user) if value else queryset
+        return queryset.assigned_to(self.request.user) if value else queryset
 
 
 @extend_schema_view(

@@ -8,7 +8,6 @@ it was are recorded on the case (an outbound interaction and a timeline event).
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,7 +31,7 @@ from inquiries.estimates import Service, estimate_out_of_pocket
 from inquiries.models import BenefitEstimate, BenefitInvestigation, Case, EstimateLine
 from inquiries.permissions import can_manage_case_settings, can_work_cases
 from inquiries.services.cases import interaction_log_locked
-from inquiries.services.common import case_event, lock, require, save, validate
+from inquiries.services.common import case_event, local_today, lock, require, save, validate
 
 INVESTIGATION_FIELDS = (
     "plan_active",
@@ -97,7 +96,7 @@ def benefit_investigation_record(
             "prior_auth_number: tick 'prior authorization required' or leave the number empty",
             field="prior_auth_number",
         )
-    today = timezone.localtime(now or timezone.now(), zoneinfo.ZoneInfo(case.organization.time_zone)).date()
+    today = local_today(case.organization, now)
     investigated_on = values.get("investigated_on") or today
     if investigated_on > today:
         raise InvalidInput("investigated_on: cannot be in the future", field="investigated_on")
@@ -372,7 +371,7 @@ def benefit_results_send(
         raise InvalidInput("email_template: choose the email the PDF is attached to", field="email_template")
 
     now = now or timezone.now()
-    today = timezone.localtime(now, zoneinfo.ZoneInfo(case.organization.time_zone)).date()
+    today = local_today(case.organization, now)
     context = results_context(
         estimate,
         investigation,
