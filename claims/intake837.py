@@ -32,7 +32,6 @@ returned by the API and printed by the command.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -48,7 +47,13 @@ from accounts.models import Charge, Coverage, Guarantor, Patient, PatientAccount
 from accounts.services import ChargeInput, guarantor_for_patient, post_charges_locked
 from claims.models import Claim, ClaimLine
 from claims.permissions import can_manage_claims
-from claims.services.claims import record_claim_event, save_new_claim, timely_filing_deadline_for, validate
+from claims.services.claims import (
+    clean_filename,
+    record_claim_event,
+    save_new_claim,
+    timely_filing_deadline_for,
+    validate,
+)
 from claims.x12.reader837 import ERROR, INSTITUTIONAL, PROFESSIONAL, Claim837, Party837, read_837
 from claims.x12.tokenizer import tokenize
 from core.audit import SYSTEM_USER_EMAIL, audit_context, current_request_id, mark_change
@@ -58,6 +63,7 @@ from core.timeline import event_record
 from payers.models import Payer, Plan
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
+INTAKE_FILENAME = "claims.837"  # the name a file sent without one is stored under
 SOURCE = "837"
 ONE = Decimal("1")
 CPT = re.compile(r"^\d{4}[0-9FT]$")
@@ -214,12 +220,6 @@ def may_import(user: Any, organization: Any) -> bool:
     if can_manage_claims(user, organization):
         return True
     return getattr(user, "email", None) == SYSTEM_USER_EMAIL and not getattr(user, "is_active", True)
-
-
-def clean_filename(name: str) -> str:
-    base = os.path.basename((name or "").replace("\\", "/"))
-    base = re.sub(r"[^\w.\- ]", "_", base).strip()[:80]
-    return base or "claims.837"
 
 
 def _name(raw: str, length: int) -> str:
@@ -951,7 +951,7 @@ def import_837(*, organization: Any, data: bytes, filename: str, by: Any) -> Int
         raise NotPermitted(
             "Only posting specialists, senior representatives, supervisors and admins import claims."
         )
-    filename = clean_filename(filename)
+    filename = clean_filename(filename, default=INTAKE_FILENAME)
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > MAX_FILE_BYTES:

@@ -22,7 +22,6 @@ from uuid import UUID
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -54,7 +53,6 @@ from claims.permissions import (
     can_load_code_descriptions,
     can_manage_audits,
     can_reconcile_deposits,
-    can_view_claims,
 )
 from claims.reconciliation import (
     UNIDENTIFIED,
@@ -68,8 +66,8 @@ from claims.reconciliation import (
 from claims.services import audits as audit_services
 from claims.services import codes as code_services
 from claims.services import reconciliation as deposit_services
+from claims.views_remittances import REFUSALS, active_organization
 from core.csvimport import CsvRejected
-from core.errors import DomainError
 from core.forms import add_refusal, error_summary
 from core.history import history_rows
 from core.money import format_money
@@ -77,24 +75,11 @@ from core.timeline import timeline_for
 from payers.models import Payer
 from staff.calendar import calendar_for
 from staff.models import Organization, PhiAccessLog
-from staff.permissions import require
 from staff.phi import phi_access_record
 
-Predicate = Callable[[Any, Any], bool]
-REFUSALS = (DomainError, PermissionDenied)
 FORM_METHODS = require_http_methods(["GET", "HEAD", "POST"])
 TIMELINE_LENGTH = 30
 CODES_PER_PAGE = 100
-
-
-def active_organization(request: HttpRequest, predicate: Predicate = can_view_claims) -> Organization:
-    """The active organization, if ``predicate`` allows the user there; otherwise 403."""
-    organization = getattr(request, "organization", None)
-    require(
-        organization is not None and predicate(request.user, organization),
-        "Your role in this organization does not allow this.",
-    )
-    return organization
 
 
 def run(form: forms.Form, service: Callable[..., Any], **kwargs: Any) -> Any | None:

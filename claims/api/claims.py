@@ -27,11 +27,11 @@ from accounts.api.serializers import EnumField, VisibleReferenceField, money_fie
 from accounts.api.views import LogsListedRecords, record_access
 from accounts.models import Charge, Coverage, PatientAccount
 from claims.intake837 import (
+    INTAKE_FILENAME,
     MAX_FILE_BYTES,
     IntakeError,
     IntakeRejected,
     IntakeResult,
-    clean_filename,
     import_837,
 )
 from claims.models import Claim, ClaimLine, ClaimNote
@@ -492,7 +492,8 @@ class ClaimImportViewSet(StaffViewSet):
             )
         except InvalidInput as exc:
             refused = IntakeResult(
-                filename=clean_filename(filename), errors=[IntakeError("", None, exc.message)]
+                filename=services.clean_filename(filename, default=INTAKE_FILENAME),
+                errors=[IntakeError("", None, exc.message)],
             )
             return Response(
                 IntakeResultSerializer(refused.as_dict()).data, status=status.HTTP_400_BAD_REQUEST

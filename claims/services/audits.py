@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -22,6 +21,7 @@ from django.db import transaction
 
 from claims.models import AuditDocument, Claim, InsuranceAudit
 from claims.permissions import can_manage_audits
+from claims.services.claims import clean_filename, required_reason
 from claims.services.reconciliation import organization_today
 from core.audit import mark_change
 from core.errors import InvalidInput, InvalidTransition
@@ -51,13 +51,6 @@ _DENIED = "Only posting specialists, supervisors and admins work insurance audit
 def _lock(audit: InsuranceAudit) -> InsuranceAudit:
     audit.refresh_from_db(from_queryset=InsuranceAudit.objects.select_for_update(no_key=True))
     return audit
-
-
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("reason: say why (it is kept in the audit's history)", field="reason")
-    return reason
 
 
 def _response_days(value: Any) -> int:
@@ -199,7 +192,7 @@ def audit_change_status(*, audit: InsuranceAudit, status: str, by: Any, reason: 
     """Move the audit along ``InsuranceAudit.TRANSITIONS``; raises ``InvalidTransition`` otherwise."""
     _lock(audit)
     require(can_manage_audits(by, audit), _DENIED)
-    return _change_status(audit, status, by, _reason(reason))
+    return _change_status(audit, status, by, required_reason(reason, record="audit"))
 
 
 @transaction.atomic(durable=True)
@@ -207,7 +200,7 @@ def audit_close(*, audit: InsuranceAudit, by: Any, reason: str) -> InsuranceAudi
     """Close the audit (from any open status); ``closed_on`` is today in the organization."""
     _lock(audit)
     require(can_manage_audits(by, audit), _DENIED)
-    return _change_status(audit, InsuranceAudit.Status.CLOSED, by, _reason(reason))
+    return _change_status(audit, InsuranceAudit.Status.CLOSED, by, required_reason(reason, record="audit"))
 
 
 @transaction.atomic(durable=True)
@@ -279,11 +272,6 @@ def audit_add_claims(*, audit: InsuranceAudit, claims: Iterable[Claim], by: Any)
 # --- documents -----------------------------------------------------------------------------------
 
 
-def _clean_filename(name: str) -> str:
-    base = os.path.basename((name or "").replace("\\", "/"))
-    return re.sub(r"[^\w.\- ]", "_", base).strip()[:255]
-
-
 def document_content_type(filename: str, content: bytes) -> str:
     """The content type of an allowed file, or ``InvalidInput`` saying what is wrong with it."""
     extension = os.path.splitext(filename)[1].lower()
@@ -312,7 +300,7 @@ def audit_attach_document(*, audit: InsuranceAudit, title: str, uploaded_file: A
     The file is read and checked before the transaction opens; deliberately not atomic itself.
     """
     require(can_manage_audits(by, audit), _DENIED)
-    filename = _clean_filename(getattr(uploaded_file, "name", ""))
+    filename = clean_filename(getattr(uploaded_file, "name", ""), length=255)
     if not filename:
         raise InvalidInput("file: choose the file to attach", field="file")
     size = getattr(uploaded_file, "size", None)

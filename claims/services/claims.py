@@ -9,6 +9,8 @@ the claim's reference in ``data["claim"]``, which is how the claim page finds it
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -53,15 +55,22 @@ KIND_OF_ACCOUNT = {
 # --- helpers ---------------------------------------------------------------------------------------
 
 
+def clean_filename(name: str, *, default: str = "", length: int = 80) -> str:
+    """An uploaded file's name without its client path or odd characters; ``default`` when none is left."""
+    base = os.path.basename((name or "").replace("\\", "/"))
+    return re.sub(r"[^\w.\- ]", "_", base).strip()[:length] or default
+
+
 def _require(allowed: bool, message: str) -> None:
     if not allowed:
         raise NotPermitted(message)
 
 
-def _reason(reason: str, what: str = "reason") -> str:
+def required_reason(reason: str, *, record: str = "claim") -> str:
+    """The stripped reason for a change, or ``InvalidInput`` when none is given."""
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput(f"{what}: say why (it is kept in the claim's history)", field=what)
+        raise InvalidInput(f"reason: say why (it is kept in the {record}'s history)", field="reason")
     return reason
 
 
@@ -383,7 +392,7 @@ def claim_change_status(*, claim: Claim, status: str, by: Any, reason: str) -> C
         "Only posting specialists, senior representatives and supervisors change a claim's status.",
     )
     _ensure_transition(claim, status)
-    reason = _reason(reason)
+    reason = required_reason(reason)
     old = claim.status
     if status == Claim.Status.SUBMITTED:
         # A resubmission goes out today: a new submission date and deadline.
@@ -420,7 +429,7 @@ def claim_correct(*, claim: Claim, frequency: str, by: Any, reason: str) -> Clai
     )
     if frequency not in (Claim.Frequency.REPLACEMENT, Claim.Frequency.VOID):
         raise InvalidInput("frequency: choose 7 (replacement) or 8 (void)", field="frequency")
-    reason = _reason(reason)
+    reason = required_reason(reason)
     if claim.frequency == Claim.Frequency.VOID:
         raise InvalidTransition("claim: a void claim cannot be corrected", field="claim")
     if claim.status in (Claim.Status.CREATED, Claim.Status.VOID):

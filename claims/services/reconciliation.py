@@ -15,8 +15,6 @@ thing to the unique constraint (organization, trace, date, amount) and to matchi
 
 from __future__ import annotations
 
-import os
-import re
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
@@ -36,6 +34,7 @@ from claims import deposit_import
 from claims.deposit_import import clean_deposit_amount, clean_method, clean_trace_number
 from claims.models import Deposit, RemittancePayment
 from claims.permissions import can_reconcile_deposits
+from claims.services.claims import clean_filename, required_reason
 from core.audit import current_actor, current_request_id, mark_change, system_user
 from core.csvimport import CsvRejected, RowError
 from core.errors import Conflict, InvalidInput, InvalidTransition
@@ -264,13 +263,6 @@ def _lock_deposit(deposit: Deposit) -> Deposit:
     return deposit
 
 
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("reason: say why (it is kept in the deposit's history)", field="reason")
-    return reason
-
-
 @transaction.atomic(durable=True)
 def deposit_match(*, deposit: Deposit, payment: RemittancePayment, by: Any, reason: str) -> Deposit:
     """Match a deposit to a payment by hand: a different trace or amount is allowed, with a reason.
@@ -284,7 +276,7 @@ def deposit_match(*, deposit: Deposit, payment: RemittancePayment, by: Any, reas
         can_reconcile_deposits(by, deposit),
         "Only posting specialists, supervisors and admins match deposits.",
     )
-    reason = _reason(reason)
+    reason = required_reason(reason, record="deposit")
     if payment.organization_id != deposit.organization_id:
         raise InvalidInput("payment: belongs to another organization", field="payment")
     payment.refresh_from_db(from_queryset=RemittancePayment.objects.select_for_update(no_key=True))
@@ -344,7 +336,7 @@ def deposit_unmatch(*, deposit: Deposit, by: Any, reason: str) -> Deposit:
         can_reconcile_deposits(by, deposit),
         "Only posting specialists, supervisors and admins unmatch deposits.",
     )
-    reason = _reason(reason)
+    reason = required_reason(reason, record="deposit")
     if deposit.payment_id is None:
         raise InvalidTransition("This deposit is not matched to a remittance.", field="payment")
     payment = deposit.payment
@@ -394,11 +386,6 @@ class DepositImportResult:
         }
 
 
-def _clean_filename(name: str) -> str:
-    base = os.path.basename((name or "").replace("\\", "/"))
-    return re.sub(r"[^\w.\- ]", "_", base).strip()[:80] or "deposits.csv"
-
-
 @transaction.atomic(durable=True)
 def deposit_import_csv(*, organization: Any, data: bytes, by: Any, filename: str = "") -> DepositImportResult:
     """Import a bank deposit CSV (``claims.deposit_import`` describes it): everything or nothing.
@@ -412,7 +399,7 @@ def deposit_import_csv(*, organization: Any, data: bytes, by: Any, filename: str
         can_reconcile_deposits(by, organization),
         "Only posting specialists, supervisors and admins import deposits.",
     )
-    filename = _clean_filename(filename)
+    filename = clean_filename(filename, default="deposits.csv")
     if len(data) > deposit_import.MAX_FILE_BYTES:
         limit = deposit_import.MAX_FILE_BYTES // (1024 * 1024)
         raise CsvRejected([RowError(0, "", f"the file is larger than {limit} MB; split it")])
