@@ -57,7 +57,7 @@ from claims.models import (
     Variance,
 )
 from claims.posting.match import describe_candidates, match_claims
-from claims.posting.store import StoredAdjustment, StoredLine
+from claims.posting.store import StoredAdjustment, StoredLine, StoredRows
 from claims.x12.tokenizer import gc_paused
 from core.audit import current_request_id
 from core.bulk import insert_rows, update_rows
@@ -99,17 +99,21 @@ class _Chunk:
     touched: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
-def post_file(file: RemittanceFile, *, by: Any, chunk_size: int = CHUNK) -> PostingTotals:
-    """Post every pending claim payment and provider adjustment of ``file``; safe to re-run."""
+def post_file(
+    file: RemittanceFile, stored: StoredRows | None = None, *, by: Any, chunk_size: int = CHUNK
+) -> PostingTotals:
+    """Post every pending claim payment and provider adjustment of ``file``; safe to re-run.
+    ``stored``: the rows ``store_remittance`` just wrote for it, when posting right after
+    storing; lines and adjustments not found there are read from the database."""
     # Posting allocates hundreds of thousands of short-lived objects that form no cycles; with
     # the cyclic collector on, its full collections would also walk every live object, the
     # caller's parsed file included (seconds per 10,000 claims). Paused, as the reader does
     # while parsing; whatever cycles there are wait for the collector's next run.
     with gc_paused():
-        return _post_file(file, by=by, chunk_size=chunk_size)
+        return _post_file(file, stored, by=by, chunk_size=chunk_size)
 
 
-def _post_file(file: RemittanceFile, *, by: Any, chunk_size: int) -> PostingTotals:
+def _post_file(file: RemittanceFile, stored: StoredRows | None, *, by: Any, chunk_size: int) -> PostingTotals:
     totals = PostingTotals()
     pending = ClaimPayment.objects.filter(payment__file=file, posting=ClaimPayment.Posting.PENDING)
     # The claim payments pending as posting starts, a chunk at a time in id order: finding the
@@ -124,7 +128,7 @@ def _post_file(file: RemittanceFile, *, by: Any, chunk_size: int) -> PostingTota
                 .order_by("id")
             )
             if batch:
-                totals.add(_post_chunk(file, batch, by=by))
+                totals.add(_post_chunk(file, batch, stored, by=by))
     # Then whatever is pending still: claim payments another worker held, or made pending since.
     while True:
         with transaction.atomic():
@@ -133,7 +137,7 @@ def _post_file(file: RemittanceFile, *, by: Any, chunk_size: int) -> PostingTota
             )
             if not batch:
                 break
-            totals.add(_post_chunk(file, batch, by=by))
+            totals.add(_post_chunk(file, batch, stored, by=by))
     with transaction.atomic():
         totals.add(_post_provider_adjustments(file, by=by))
         _finish(file)
@@ -169,13 +173,15 @@ def _finish(file: RemittanceFile) -> None:
     RemittanceFile.objects.filter(pk=file.pk).update(status=file.status, posted_at=file.posted_at)
 
 
-def _post_chunk(file: RemittanceFile, batch: list[ClaimPayment], *, by: Any) -> PostingTotals:
+def _post_chunk(
+    file: RemittanceFile, batch: list[ClaimPayment], stored: StoredRows | None, *, by: Any
+) -> PostingTotals:
     organization_id = file.organization_id
     payments = {p.pk: p for p in RemittancePayment.objects.filter(pk__in={cp.payment_id for cp in batch})}
     batch_ids = [cp.pk for cp in batch]
     # Right after storing, the lines and adjustments come from what the store wrote;
     # otherwise (a re-run, a resolved exception) from the database, in the same order.
-    taken = stored.take(batch_ids) if (stored := getattr(file, "_stored_rows", None)) else None
+    taken = stored.take(batch_ids) if stored is not None else None
     if taken is not None:
         lines_of, adjustments_of = taken
     else:

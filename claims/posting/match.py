@@ -39,6 +39,17 @@ def _narrow(candidates: list[Claim], claim_payment: ClaimPayment, payer_id: int 
     return candidates
 
 
+def _settle(results: dict[int, MatchResult], cp: ClaimPayment, candidates: list[Claim], method: str) -> bool:
+    """Record one candidate as the match, several as ambiguous; False when there is none."""
+    if not candidates:
+        return False
+    if len(candidates) == 1:
+        results[cp.pk] = MatchResult(candidates[0], method, candidates)
+    else:
+        results[cp.pk] = MatchResult(None, ClaimPayment.Match.NONE, candidates)
+    return True
+
+
 def match_claims(
     organization_id: int, claim_payments: list[ClaimPayment], payer_ids: dict[int, int | None]
 ) -> dict[int, MatchResult]:
@@ -55,11 +66,7 @@ def match_claims(
     pending: list[ClaimPayment] = []
     for cp in claim_payments:
         candidates = _narrow(by_pcn.get(cp.patient_control_number.upper(), []), cp, payer_ids.get(cp.pk))
-        if len(candidates) == 1:
-            results[cp.pk] = MatchResult(candidates[0], ClaimPayment.Match.CONTROL_NUMBER, candidates)
-        elif len(candidates) > 1:
-            results[cp.pk] = MatchResult(None, ClaimPayment.Match.NONE, candidates)
-        else:
+        if not _settle(results, cp, candidates, ClaimPayment.Match.CONTROL_NUMBER):
             pending.append(cp)
 
     icns = {n for cp in pending for n in (cp.payer_claim_number, cp.original_reference) if n}
@@ -71,11 +78,7 @@ def match_claims(
     for cp in pending:
         found = by_icn.get(cp.payer_claim_number, []) or by_icn.get(cp.original_reference, [])
         candidates = _narrow(found, cp, payer_ids.get(cp.pk))
-        if len(candidates) == 1:
-            results[cp.pk] = MatchResult(candidates[0], ClaimPayment.Match.PAYER_CLAIM_NUMBER, candidates)
-        elif len(candidates) > 1:
-            results[cp.pk] = MatchResult(None, ClaimPayment.Match.NONE, candidates)
-        else:
+        if not _settle(results, cp, candidates, ClaimPayment.Match.PAYER_CLAIM_NUMBER):
             still.append(cp)
 
     member_ids = {cp.member_id.upper() for cp in still if cp.member_id}
@@ -100,9 +103,7 @@ def match_claims(
             )
         ]
         candidates = _narrow(found, cp, payer_ids.get(cp.pk))
-        if len(candidates) == 1:
-            results[cp.pk] = MatchResult(candidates[0], ClaimPayment.Match.PATIENT_DATES, candidates)
-        else:
+        if not _settle(results, cp, candidates, ClaimPayment.Match.PATIENT_DATES):
             results[cp.pk] = MatchResult(None, ClaimPayment.Match.NONE, candidates)
     return results
 

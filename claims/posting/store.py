@@ -78,7 +78,9 @@ def store_remittance(
     filename: str,
     channel: str,
     by: Any,
-) -> RemittanceFile:
+) -> tuple[RemittanceFile, StoredRows]:
+    """The file stored, and the lines and adjustments written for it (posting right after
+    storing takes them from there rather than reading back what was just written)."""
     # Many short-lived objects and no cycles: the cyclic collector would only walk the parsed
     # file again and again (as in the reader, it is paused).
     with gc_paused():
@@ -102,7 +104,7 @@ def _store(
     filename: str,
     channel: str,
     by: Any,
-) -> RemittanceFile:
+) -> tuple[RemittanceFile, StoredRows]:
     file = RemittanceFile.objects.create(
         organization=organization,
         filename=filename[:255],
@@ -227,14 +229,11 @@ def _store(
     stored = StoredRows()
     while piece := list(islice(claims, SLICE)):
         _store_claims(organization.pk, piece, stored)
-    # Posting right after storing takes the lines and adjustments from here rather than
-    # reading back what was just written (``post_file`` reads the database for anything else).
-    file._stored_rows = stored
     if exceptions:
         from simple_history.utils import bulk_create_with_history
 
         bulk_create_with_history(exceptions, PostingException, default_user=by)
-    return file
+    return file, stored
 
 
 # Claim payments, service lines and adjustments are written with set-based INSERTs

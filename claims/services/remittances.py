@@ -28,7 +28,7 @@ from claims.models import (
 )
 from claims.permissions import can_post_remittances, can_work_denials
 from claims.posting.engine import PostingTotals, post_file
-from claims.posting.store import store_remittance
+from claims.posting.store import StoredRows, store_remittance
 from claims.services.reconciliation import deposit_match_pending
 from claims.x12.reader835 import (
     Adjustment835,
@@ -132,12 +132,14 @@ def _store_and_post(*, organization, parsed, content, sha256, name, channel, by)
     return _post(file, stored=stored, by=by)
 
 
-def _store(*, organization, parsed, content, sha256, name, channel, by) -> tuple[RemittanceFile, bool]:
-    """The file stored in one transaction, and True; or the same file stored earlier (by a
-    concurrent import), and False."""
+def _store(
+    *, organization, parsed, content, sha256, name, channel, by
+) -> tuple[RemittanceFile, StoredRows | None]:
+    """The file stored in one transaction, and the rows written for it; or the same file
+    stored earlier (by a concurrent import), and None."""
     try:
         with transaction.atomic(durable=True):
-            file = store_remittance(
+            file, rows = store_remittance(
                 organization=organization,
                 parsed=parsed,
                 content=content,
@@ -161,7 +163,7 @@ def _store(*, organization, parsed, content, sha256, name, channel, by) -> tuple
         earlier = RemittanceFile.objects.filter(organization=organization, sha256=sha256).first()
         if earlier is None:
             with transaction.atomic(durable=True):
-                file = store_remittance(
+                file, rows = store_remittance(
                     organization=organization,
                     parsed=parsed,
                     content=content,
@@ -171,15 +173,16 @@ def _store(*, organization, parsed, content, sha256, name, channel, by) -> tuple
                     by=by,
                 )
         else:
-            return earlier, False
-    return file, True
+            return earlier, None
+    return file, rows
 
 
-def _post(file: RemittanceFile, *, stored: bool, by: Any) -> ImportOutcome:
-    """Post a file just stored; one stored earlier is resumed instead."""
-    if not stored:
+def _post(file: RemittanceFile, *, stored: StoredRows | None, by: Any) -> ImportOutcome:
+    """Post a file just stored (``stored``: the rows written for it); one stored earlier
+    (no rows) is resumed instead."""
+    if stored is None:
         return _resume(file, by=by)
-    totals = post_file(file, by=by)
+    totals = post_file(file, stored=stored, by=by)
     _after_posting(file)
     return ImportOutcome(
         file=file, duplicate=False, summary=_record(file, totals), diagnostics=file.diagnostics

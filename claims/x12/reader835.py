@@ -301,10 +301,6 @@ class Remittance835File:
     def claims(self) -> list[ClaimPayment835]:
         return [claim for transaction in self.transactions for claim in transaction.claims]
 
-    @property
-    def has_errors(self) -> bool:
-        return any(d.severity == ERROR for d in self.diagnostics)
-
     def segment_text(self, index: int) -> str:
         """Segment ``index`` as written (element separator of the file, no terminator), for audit;
         ``""`` when the segments were not kept (``read_835(..., keep_segments=False)``)."""
